@@ -1,0 +1,430 @@
+"""The ``soundad`` command line: one subcommand per public entry point.
+
+Each subcommand is a thin mapping of its options onto one function of the
+package, so that what the command does can be read (and called) in Python:
+
+=============  ==========================================================
+``synth``      :func:`soundad.data.write_synthetic_dataset`
+``download``   :func:`soundad.data.download_mimii` /
+               :func:`soundad.data.fetch_mimii_subset`
+``extract``    :func:`soundad.extract.extract_features`
+``reproduce``  :func:`soundad.reproduce.run_grid`
+``bench``      :func:`soundad.bench.run_bench`
+=============  ==========================================================
+
+Heavy modules (torch, the data and feature stages) are imported inside the
+command functions, so ``soundad --help`` answers at once. Errors that soundad
+raises on purpose (:mod:`soundad.errors`) end the command with a one-line
+message on stderr and exit status 2; argparse uses the same status for a
+malformed command line.
+
+Chapter 06 of the book walks through every subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from soundad.errors import SoundadError
+
+EXIT_USAGE = 2  # malformed command line or a SoundadError: same status as argparse
+
+# Options whose values may start with a minus sign ("-6dB"): argparse would read such a
+# value as an option of its own, so ``--snrs -6dB,6dB`` is rewritten to ``--snrs=-6dB,6dB``.
+_SIGNED_VALUE_OPTIONS = ("--snrs", "--snr")
+_SIGNED_VALUE = re.compile(r"^-\d")
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    """Split ``"a,b , c"`` into ``("a", "b", "c")``; an empty item is an error."""
+    items = tuple(item.strip() for item in text.split(","))
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list without empty items, got {text!r}")
+    return items
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def _layers(text: str) -> tuple[str | None, ...]:
+    """``"default,layer3"`` → ``(None, "layer3")``: "default" is the backbone's own layer."""
+    return tuple(None if item in ("default", "none", "-") else item for item in _csv(text))
+
+
+def _snrs(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    from soundad.data import normalise_snr
+
+    return tuple(normalise_snr(value) for value in values)
+
+
+def _join_signed_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and _SIGNED_VALUE.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _print_counts(root: Path) -> None:
+    """Print clips per (snr, machine, model_id, label) as read back by ``read_layout``."""
+    from soundad.data import read_layout
+
+    clips = read_layout(root)
+    counts = (
+        clips.groupby(["snr", "machine", "model_id", "label"]).size().unstack("label", fill_value=0)
+    )
+    for column in ("normal", "abnormal"):
+        if column not in counts.columns:
+            counts[column] = 0
+    counts = counts[["normal", "abnormal"]].reset_index()
+    print(f"{len(clips)} clips under {root}")
+    print(counts.to_string(index=False))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from soundad.data import write_synthetic_dataset
+
+    n_abnormal = args.abnormal if args.abnormal is not None else max(1, args.clips // 2)
+    kwargs = dict(n_normal=args.clips, n_abnormal=n_abnormal, duration=args.duration, seed=args.seed)
+    if args.machines is not None:
+        kwargs["machines"] = args.machines
+    if args.snrs is not None:
+        kwargs["snrs"] = _snrs(args.snrs)
+    if args.ids is not None:
+        kwargs["ids"] = args.ids
+    root = write_synthetic_dataset(args.out, **kwargs)
+    _print_counts(Path(root))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from soundad import data
+
+    kwargs = {}
+    if args.url is not None:
+        kwargs["base_url"] = args.url
+    if args.subset:
+        if args.snr is not None:
+            kwargs["snr"] = _snrs([args.snr])[0]
+        root = data.fetch_mimii_subset(
+            args.dest,
+            machine=args.machine,
+            model_id=args.id,
+            n_normal=args.normal,
+            n_abnormal=args.abnormal,
+            **kwargs,
+        )
+    else:
+        if args.snrs is not None:
+            kwargs["snrs"] = _snrs(args.snrs)
+        if args.machines is not None:
+            kwargs["machines"] = args.machines
+        root = data.download_mimii(args.dest, **kwargs)
+    _print_counts(Path(root) if root is not None else Path(args.dest))
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from soundad.reproduce import extract_and_save
+
+    result = extract_and_save(
+        args.data,
+        out=args.out,
+        backbone=args.backbone,
+        weights=args.weights,
+        layer=args.layer,
+        device=args.device,
+        batch_size=args.batch_size,
+        cache_dir=args.cache,
+        channel=args.channel,
+        progress=not args.quiet,
+    )
+    print(result.describe())
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from soundad.reproduce import format_table, run_grid
+
+    results = run_grid(
+        args.data,
+        backbones=args.backbones,
+        weights=args.weights,
+        layers=args.layers,
+        detectors=args.detectors,
+        baselines=() if args.baselines == ("none",) else args.baselines,
+        split=args.split,
+        train_fraction=args.train_fraction,
+        seed=args.seed,
+        out=args.out,
+        cache_dir=args.cache,
+        device=args.device,
+        batch_size=args.batch_size,
+        channel=args.channel,
+        progress=not args.quiet,
+    )
+    ok = results[results["auc"].notna()]
+    table = ok.groupby("method", sort=True)[["auc", "pauc"]].mean().reset_index()
+    print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups:")
+    print(format_table(table))
+    print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from soundad.bench import format_report, run_bench
+
+    report = run_bench(
+        backbones=args.backbone,
+        device=args.device,
+        n_clips=args.clips,
+        duration=args.duration,
+        data=args.data,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        repeats=args.repeats,
+        json_path=args.json,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(format_report(report))
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``soundad`` argument parser (exposed so that tests and docs can inspect it)."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="soundad",
+        description=(
+            "Acoustic anomaly detection for machine sounds with ImageNet transfer learning "
+            "(Mueller et al., ICAART 2021) on MIMII-layout data. "
+            "Run 'soundad COMMAND --help' for the options of a command."
+        ),
+    )
+    from soundad import __version__
+
+    parser.add_argument("--version", action="version", version=f"soundad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # synth ---------------------------------------------------------------------------
+    p = sub.add_parser(
+        "synth",
+        formatter_class=fmt,
+        help="write synthetic machine sounds in MIMII's directory layout",
+        description=(
+            "Write deterministic synthetic machine sounds as 16-bit 16 kHz WAVs in MIMII's layout "
+            "OUT/<snr>/<machine>/<id>/{normal,abnormal}/NNNNNNNN.wav "
+            "(soundad.data.write_synthetic_dataset), then print the clip counts read back."
+        ),
+    )
+    p.add_argument("out", metavar="OUT", help="directory to write into (created if missing)")
+    p.add_argument("--machines", type=_csv, default=None, metavar="LIST",
+                   help="comma-separated machine types, e.g. fan,valve (default: fan,pump,slider,valve)")
+    p.add_argument("--snrs", type=_csv, default=None, metavar="LIST",
+                   help="comma-separated signal-to-noise ratios, e.g. -6dB,0dB,6dB (default: all three)")
+    p.add_argument("--ids", type=_csv, default=None, metavar="LIST",
+                   help="comma-separated model IDs, e.g. id_00,id_02 (default: id_00,id_02,id_04,id_06)")
+    p.add_argument("--clips", type=_positive_int, default=20, metavar="N", help="normal clips per model ID")
+    p.add_argument("--abnormal", type=_positive_int, default=None, metavar="N",
+                   help="abnormal clips per model ID (default: half of --clips)")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S", help="clip length [s]")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files")
+    p.set_defaults(func=cmd_synth)
+
+    # download ------------------------------------------------------------------------
+    p = sub.add_parser(
+        "download",
+        formatter_class=fmt,
+        help="download MIMII from Zenodo (whole zips, or a small subset by HTTP ranges)",
+        description=(
+            "Download the MIMII dataset (Zenodo record 3384388, CC BY-SA 4.0) into DEST. "
+            "Without --subset: whole per-SNR, per-machine zips, md5-checked and unpacked "
+            "(soundad.data.download_mimii). With --subset: a few clips of one machine and model ID "
+            "read out of the remote zip with HTTP range requests (soundad.data.fetch_mimii_subset)."
+        ),
+    )
+    p.add_argument("dest", metavar="DEST", help="directory to download into")
+    p.add_argument("--snrs", type=_csv, default=None, metavar="LIST",
+                   help="whole-zip mode: comma-separated SNRs, e.g. -6dB,0dB,6dB (default: all)")
+    p.add_argument("--machines", type=_csv, default=None, metavar="LIST",
+                   help="whole-zip mode: comma-separated machine types (default: all four)")
+    p.add_argument("--subset", action="store_true",
+                   help="fetch only --normal/--abnormal clips of one --machine and --id")
+    p.add_argument("--snr", default=None, help="subset mode: the SNR zip to read from (default: the library's, 0dB)")
+    p.add_argument("--machine", default="fan", help="subset mode: machine type")
+    p.add_argument("--id", default="id_00", help="subset mode: model ID")
+    p.add_argument("--normal", type=_positive_int, default=50, metavar="N", help="subset mode: normal clips")
+    p.add_argument("--abnormal", type=_positive_int, default=50, metavar="N", help="subset mode: abnormal clips")
+    p.add_argument("--url", default=None, metavar="BASE",
+                   help="base URL of the zips (default: the Zenodo record); a mirror or a local server")
+    p.set_defaults(func=cmd_download)
+
+    # extract -------------------------------------------------------------------------
+    p = sub.add_parser(
+        "extract",
+        formatter_class=fmt,
+        help="extract backbone features of every mel window of every clip",
+        description=(
+            "Read the clips under --data (soundad.data.read_layout), turn each into mel windows, "
+            "images and frozen-backbone features (soundad.extract.extract_features, through the feature "
+            "cache), and save them to --out as features.npy (float32, windows x features), "
+            "windows.csv (one row per window: its clip_id and labels) and meta.json. "
+            "Prints the windows per second and whether the features came from the cache."
+        ),
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="directory in MIMII's layout")
+    p.add_argument("--backbone", default="efficientnet_lite0", metavar="NAME",
+                   help="backbone name (see soundad.backbones.BACKBONES)")
+    p.add_argument("--weights", default="imagenet", choices=("imagenet", "random"),
+                   help="ImageNet-pretrained weights or the random-weights control")
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer whose pooled output is the feature (default: the backbone's penultimate)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="torch device; auto picks cuda, then mps, then cpu")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--channel", default="0", metavar="C",
+                   help="microphone channel of multi-channel WAVs: an index, or 'mean'")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="feature cache directory (default: the library's cache directory)")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to save the features into")
+    _add_quiet(p)
+    p.set_defaults(func=cmd_extract)
+
+    # reproduce -----------------------------------------------------------------------
+    p = sub.add_parser(
+        "reproduce",
+        formatter_class=fmt,
+        help="run the paper's grid: backbones x weights x detectors, plus autoencoder baselines",
+        description=(
+            "Run the reproduction grid (soundad.reproduce.run_grid) over every (snr, machine, model ID) "
+            "group under --data: features once per (backbone, weights, layer), each detector fitted on "
+            "the group's normal training windows, clip score = mean window score, AUC and pAUC per "
+            "group; the conv and dense autoencoder baselines per group too. Resumable: finished cells "
+            "under OUT/cells/ are reused. Writes OUT/results.csv, scores.csv, summary.md and figures."
+        ),
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="directory in MIMII's layout")
+    p.add_argument("--backbones", type=_csv, default=("efficientnet_lite0",), metavar="LIST",
+                   help="comma-separated backbone names")
+    p.add_argument("--weights", type=_csv, default=("imagenet", "random"), metavar="LIST",
+                   help="comma-separated weights: imagenet and/or random (the control)")
+    p.add_argument("--layers", type=_layers, default=(None,), metavar="LIST",
+                   help="comma-separated layers; 'default' is the backbone's penultimate layer")
+    p.add_argument("--detectors", type=_csv, default=("gmm", "ocsvm"), metavar="LIST",
+                   help="comma-separated detectors (see soundad.detectors.DETECTORS)")
+    p.add_argument("--baselines", type=_csv, default=("conv_ae", "dense_ae"), metavar="LIST",
+                   help="comma-separated autoencoder baselines (conv_ae, dense_ae) or 'none'")
+    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random"),
+                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, or "
+                        "auto (MIMII's rule unless it leaves a group fewer than 10 training clips)")
+    p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
+                   help="random split: fraction of the normal clips used for training")
+    p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="torch device")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--channel", default="0", metavar="C",
+                   help="microphone channel of multi-channel WAVs: an index, or 'mean'")
+    p.add_argument("--cache", default=None, metavar="DIR", help="feature cache directory")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (reused to resume)")
+    _add_quiet(p)
+    p.set_defaults(func=cmd_reproduce)
+
+    # bench ---------------------------------------------------------------------------
+    p = sub.add_parser(
+        "bench",
+        formatter_class=fmt,
+        help="measure GEMM, backbone forward, pipeline, naive loop, cache and memory side by side",
+        description=(
+            "Benchmark (soundad.bench.run_bench), per backbone and in one run: a 2048x2048 fp32 matrix "
+            "multiply (GFLOP/s), the batched backbone forward pass (windows/s and GFLOP/s), the full "
+            "pipeline cold (extract_features with a fresh cache), a naive per-clip loop, the warm-cache "
+            "rerun and the peak memory for N and 10 x N clips (each in a fresh process). Prints a table "
+            "with PASS/FAIL against the targets; the targets never fail the command."
+        ),
+    )
+    p.add_argument("--backbone", type=_csv, default=("resnet18", "efficientnet_lite0"), metavar="LIST",
+                   help="comma-separated backbone names")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="torch device")
+    p.add_argument("--clips", type=_positive_int, default=8, metavar="N", help="clips timed per measurement")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S", help="synthetic clip length [s]")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="time these MIMII-layout clips instead of synthetic ones (the first N are used)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
+                   help="image side length fed to the backbone (default: ImageConfig's, 224)")
+    p.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
+                   help="timed repetitions of the GEMM and forward measurements (best is kept)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the measurements as JSON here")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic clips and random inputs")
+    _add_quiet(p)
+    p.set_defaults(func=cmd_bench)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``soundad`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    argv = _join_signed_values(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "channel", None) is not None and args.channel != "mean":
+        try:
+            args.channel = int(args.channel)
+        except ValueError:
+            parser.error(f"--channel: expected an integer index or 'mean', got {args.channel!r}")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SoundadError as error:
+        message = " ".join(str(error).split())  # one line, whatever the exception text holds
+        print(f"soundad {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"soundad {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m soundad.cli
+    sys.exit(main())

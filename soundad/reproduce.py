@@ -1,0 +1,887 @@
+"""The reproduction grid of Müller et al. (2021): every method on every group (chapter 06).
+
+:func:`run_grid` runs, over every (snr, machine, model_id) group the data holds,
+
+- each *transfer-learning method* (backbone, weights, layer, detector): the
+  features of all windows are extracted once per (backbone, weights, layer)
+  through the feature cache; each detector is fitted on the group's normal
+  **training** windows only, scores the **test** windows, and a clip's score is
+  the mean of its window scores;
+- each *autoencoder baseline*: the conv autoencoder on mel windows and the
+  dense autoencoder on stacked log-mel frames, trained on the same normal
+  training clips;
+
+and evaluates AUC and pAUC per group with :func:`soundad.evaluate.evaluate_scores`.
+
+Resuming
+--------
+The unit of work is a *cell*: one method on one group. Each finished cell is
+written atomically to ``OUT/cells/<method>/<snr>__<machine>__<id>.json``
+(per-clip test scores plus a fingerprint of everything that determines them:
+the group's clips and split, the seed, the settings). A rerun with the same
+arguments skips every cell whose file is present, readable and has the same
+fingerprint, so an interrupted run picks up where it stopped; features come
+back from the feature cache. ``results.csv``, ``scores.csv``, ``summary.md``
+and the figures are assembled from the cells at the end of every run.
+
+Outputs (under ``out``)
+-----------------------
+``results.csv``
+    One row per (snr, machine, id, method): ``data, seed, split, snr, machine,
+    id, method, backbone, weights, layer, detector, auc, pauc, n_train,
+    n_train_windows, n_test, n_normal_test, n_abnormal_test, status``.
+    Baselines fill ``backbone`` with their own name (``"conv_ae"``),
+    ``weights="none"``, ``layer="-"`` and ``detector="reconstruction"``. A group
+    that cannot be evaluated (its test set lacks a class) keeps a row with
+    empty ``auc``/``pauc`` and ``status`` saying why.
+``scores.csv``
+    One row per (method, test clip): the clip's labels and its anomaly score.
+``summary.md``
+    Mean AUC/pAUC per method overall, per machine and per SNR.
+``figures/``
+    AUC heatmaps (machine × SNR, one panel per method), ROC curves and score
+    histograms, as PNG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from soundad._io import atomic_path, atomic_write_text
+from soundad.errors import DataError, ParameterError
+
+__all__ = [
+    "BASELINES",
+    "GROUP_COLUMNS",
+    "MIN_TRAIN_CLIPS",
+    "Method",
+    "choose_split",
+    "extract_and_save",
+    "format_table",
+    "load_clips",
+    "run_grid",
+    "write_summary",
+]
+
+#: Autoencoder baselines :func:`run_grid` knows.
+BASELINES = ("conv_ae", "dense_ae")
+
+#: One detector per group of these columns (as in :mod:`soundad.data`).
+GROUP_COLUMNS = ("snr", "machine", "model_id")
+
+#: ``split="auto"`` uses MIMII's rule unless it leaves a group fewer normal training clips.
+MIN_TRAIN_CLIPS = 10
+
+_CELL_VERSION = 1
+_RESULT_COLUMNS = [
+    "data", "seed", "split", "snr", "machine", "id", "method", "backbone", "weights", "layer",
+    "detector", "auc", "pauc", "n_train", "n_train_windows", "n_test", "n_normal_test",
+    "n_abnormal_test", "status",
+]
+_METHOD_COLUMNS = ["method", "backbone", "weights", "layer", "detector"]
+
+
+# --------------------------------------------------------------------------- methods
+
+
+@dataclass(frozen=True)
+class Method:
+    """One column of the grid: what produced a score.
+
+    Attributes
+    ----------
+    backbone : str
+        Backbone name, or the baseline's name (``"conv_ae"``, ``"dense_ae"``).
+    weights : str
+        ``"imagenet"``, ``"random"``, or ``"none"`` for a baseline.
+    layer : str
+        Feature layer (``"-"`` for a baseline).
+    detector : str
+        Detector name, or ``"reconstruction"`` for a baseline.
+    """
+
+    backbone: str
+    weights: str
+    layer: str
+    detector: str
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.detector == "reconstruction"
+
+    @property
+    def label(self) -> str:
+        """Short readable name, e.g. ``"efficientnet_lite0/imagenet/gmm"`` or ``"conv_ae"``."""
+        if self.is_baseline:
+            return self.backbone
+        parts = [self.backbone, self.weights]
+        if self.layer not in ("", "-", "default"):
+            parts.append(self.layer)
+        parts.append(self.detector)
+        return "/".join(parts)
+
+    @property
+    def slug(self) -> str:
+        """File-system safe name of the cell directory."""
+        return self.label.replace("/", "__").replace(".", "_")
+
+    @classmethod
+    def baseline(cls, name: str) -> "Method":
+        return cls(backbone=name, weights="none", layer="-", detector="reconstruction")
+
+
+def _group_name(key: Sequence[str]) -> str:
+    return "/".join(key)
+
+
+def _cell_path(out: Path, method: Method, key: Sequence[str]) -> Path:
+    return out / "cells" / method.slug / ("__".join(key) + ".json")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_clips(data) -> tuple[pd.DataFrame, str]:
+    """Resolve ``data`` into a clips table and a short name for titles.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, DataSource or pd.DataFrame
+        ``"auto"`` (:func:`soundad.data.resolve_data`), a directory in MIMII's
+        layout, a :class:`soundad.data.DataSource`, or a clips table from
+        :func:`soundad.data.read_layout` (its name is then ``"clips"``).
+
+    Returns
+    -------
+    clips : pd.DataFrame
+        One row per WAV: ``clip_id, path, snr, machine, model_id, label``.
+    name : str
+        E.g. ``"synthetic"`` or the directory's name.
+
+    Raises
+    ------
+    DataError
+        If the directory is missing, empty, or not in MIMII's layout.
+    """
+    from soundad import data as data_stage
+
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), str(data.attrs.get("name", "clips"))
+    if hasattr(data, "root") and hasattr(data, "name"):
+        return data_stage.read_layout(data.root), str(data.name)
+    if isinstance(data, str) and data == "auto":
+        source = data_stage.resolve_data("auto")
+        return data_stage.read_layout(source.root), str(source.name)
+    if isinstance(data, (str, os.PathLike)):
+        root = Path(data).expanduser()
+        return data_stage.read_layout(root), root.resolve().name
+    raise ParameterError(
+        f"data must be a directory, 'auto', a DataSource or a clips DataFrame, got {type(data).__name__}"
+    )
+
+
+def choose_split(
+    clips: pd.DataFrame,
+    *,
+    split: str = "auto",
+    train_fraction: float = 0.5,
+    seed: int = 0,
+    min_train: int = MIN_TRAIN_CLIPS,
+) -> tuple[pd.DataFrame, str]:
+    """Add the train/test ``split`` column and say which rule made it.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        Clips table (see :func:`load_clips`).
+    split : {"auto", "mimii", "random"}, default="auto"
+        ``"mimii"``: :func:`soundad.data.mimii_split`; ``"random"``:
+        :func:`soundad.data.random_split`; ``"auto"``: MIMII's rule unless it
+        leaves some group fewer than ``min_train`` normal training clips
+        (or none at all), then the random split.
+    train_fraction : float in (0, 1), default=0.5
+        Random split: share of each group's normal clips used for training.
+    seed : int, default=0
+        Random split: seed of the draw.
+    min_train : int, default=MIN_TRAIN_CLIPS
+        ``"auto"``: fewest normal training clips MIMII's rule must leave.
+
+    Returns
+    -------
+    clips : pd.DataFrame
+        Copy with column ``split`` ∈ {"train", "test"}.
+    rule : str
+        ``"mimii"`` or ``"random"``: the rule actually used.
+    """
+    from soundad.data import mimii_split, random_split
+
+    if split not in ("auto", "mimii", "random"):
+        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii' or 'random'")
+    if split == "random":
+        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
+    if split == "mimii":
+        return mimii_split(clips), "mimii"
+    try:
+        table = mimii_split(clips)
+    except DataError:
+        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
+    train = table[(table["split"] == "train") & (table["label"] == "normal")]
+    per_group = train.groupby(list(GROUP_COLUMNS)).size()
+    n_groups = clips.groupby(list(GROUP_COLUMNS)).ngroups
+    if len(per_group) < n_groups or int(per_group.min()) < min_train:
+        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
+    return table, "mimii"
+
+
+def _check_group(group: pd.DataFrame) -> str:
+    """``"ok"``, or why the group cannot be evaluated."""
+    test = group[group["split"] == "test"]
+    n_train = int(((group["split"] == "train") & (group["label"] == "normal")).sum())
+    if n_train == 0:
+        return "skipped: no normal training clip"
+    missing = [label for label in ("normal", "abnormal") if not (test["label"] == label).any()]
+    if missing:
+        return f"skipped: test set has no {' and no '.join(missing)} clip (AUC needs both classes)"
+    return "ok"
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _fingerprint(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _read_cell(path: Path, fingerprint: str) -> dict | None:
+    """The cell's content if the file is complete and made with the same inputs, else None."""
+    try:
+        cell = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cell, dict) or cell.get("version") != _CELL_VERSION:
+        return None
+    if cell.get("fingerprint") != fingerprint or not isinstance(cell.get("scores"), dict):
+        return None
+    return cell
+
+
+def _write_cell(path: Path, *, fingerprint: str, method: Method, key: Sequence[str], n_train: int,
+                n_train_windows: int, scores: pd.Series, seconds: float) -> dict:
+    cell = {
+        "version": _CELL_VERSION,
+        "fingerprint": fingerprint,
+        "method": dataclasses.asdict(method),
+        "group": dict(zip(GROUP_COLUMNS, key)),
+        "n_train": int(n_train),
+        "n_train_windows": int(n_train_windows),
+        "seconds": round(float(seconds), 3),
+        # repr-exact floats: json round-trips a Python float bit for bit
+        "scores": {str(k): float(v) for k, v in scores.sort_index().items()},
+    }
+    atomic_write_text(path, json.dumps(cell, indent=1, sort_keys=True))
+    return cell
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+class _Log:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(message, file=sys.stderr, flush=True)
+
+
+def _as_tuple(value, name: str) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = (value,)
+    value = tuple(value)
+    if name != "layers" and not all(isinstance(v, str) and v for v in value):
+        raise ParameterError(f"{name} must be names (strings), got {value!r}")
+    return value
+
+
+def run_grid(
+    data,
+    *,
+    backbones: Sequence[str] = ("efficientnet_lite0",),
+    weights: Sequence[str] = ("imagenet", "random"),
+    layers: Sequence[str | None] = (None,),
+    detectors: Sequence[str] = ("gmm", "ocsvm"),
+    baselines: Sequence[str] = BASELINES,
+    split: str = "auto",
+    train_fraction: float = 0.5,
+    seed: int = 0,
+    out: str | os.PathLike,
+    cache_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    channel: int | str = 0,
+    mel=None,
+    window=None,
+    image=None,
+    detector_params: Mapping[str, Mapping[str, Any]] | None = None,
+    baseline_params: Mapping[str, Mapping[str, Any]] | None = None,
+    figures: bool = True,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every method on every (snr, machine, model_id) group and write the results.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, DataSource or pd.DataFrame
+        The clips: a directory in MIMII's layout, ``"auto"``, a DataSource or
+        a clips table (see :func:`load_clips`).
+    backbones : sequence of str, default=("efficientnet_lite0",)
+        Backbone names (:data:`soundad.backbones.BACKBONES`).
+    weights : sequence of {"imagenet", "random"}, default=("imagenet", "random")
+        Weights of each backbone; ``"random"`` is the untrained control.
+    layers : sequence of str or None, default=(None,)
+        Feature layers; ``None`` is the backbone's default (penultimate) layer.
+    detectors : sequence of str, default=("gmm", "ocsvm")
+        Detector names (:data:`soundad.detectors.DETECTORS`).
+    baselines : sequence of {"conv_ae", "dense_ae"}, default=BASELINES
+        Autoencoder baselines; ``()`` for none.
+    split : {"auto", "mimii", "random"}, default="auto"
+        Train/test rule, see :func:`choose_split`. The rule used is printed
+        and written to the ``split`` column.
+    train_fraction : float in (0, 1), default=0.5
+        Random split: share of normal clips used for training.
+    seed : int, default=0
+        The one seed of the run: split, detectors, autoencoders. Same seed,
+        same data, same settings → identical ``results.csv``.
+    out : str or os.PathLike
+        Output directory; reusing it resumes (finished cells are skipped).
+    cache_dir : str, os.PathLike or None, default=None
+        Feature cache directory passed to :func:`soundad.extract.extract_features`.
+    device : {"auto", "cpu", "cuda", "mps"}, default="auto"
+        Torch device for feature extraction and the autoencoders.
+    batch_size : int, default=32
+        Windows per forward pass.
+    channel : int or "mean", default=0
+        Microphone channel of multi-channel WAVs.
+    mel, window, image : MelConfig, WindowConfig, ImageConfig or None
+        Feature settings (None: the defaults of :mod:`soundad.features`).
+    detector_params : mapping of str to mapping, optional
+        Extra parameters per detector name, passed to :func:`soundad.detectors.make_detector`.
+    baseline_params : mapping of str to mapping, optional
+        Extra constructor parameters per baseline name (e.g. ``{"conv_ae": {"epochs": 5}}``).
+    figures : bool, default=True
+        Also draw the figures into ``out/figures``.
+    progress : bool, default=True
+        Progress lines on stderr and progress bars.
+
+    Returns
+    -------
+    results : pd.DataFrame
+        The table written to ``out/results.csv`` (see the module docstring).
+        ``results.attrs`` holds ``split_rule``, ``computed_cells`` and
+        ``reused_cells`` (lists of ``"<method>:<snr>/<machine>/<id>"``).
+
+    Raises
+    ------
+    DataError
+        Empty or malformed data directory, or no group that can be evaluated.
+    ParameterError
+        Unknown backbone, weights, detector or baseline, or a bad setting.
+    """
+    from soundad import features as feature_stage
+
+    log = _Log(progress)
+    out = Path(out)
+    backbones = _as_tuple(backbones, "backbones")
+    weights = _as_tuple(weights, "weights")
+    layers = _as_tuple(layers, "layers") or (None,)
+    detectors = _as_tuple(detectors, "detectors")
+    baselines = _as_tuple(baselines, "baselines")
+    detector_params = {k: dict(v) for k, v in (detector_params or {}).items()}
+    baseline_params = {k: dict(v) for k, v in (baseline_params or {}).items()}
+    _check_names(backbones=backbones, weights=weights, detectors=detectors, baselines=baselines)
+    if not (backbones and weights and detectors) and not baselines:
+        raise ParameterError("nothing to run: give at least one backbone, weights and detector, or a baseline")
+    mel = mel if mel is not None else feature_stage.MelConfig()
+    window = window if window is not None else feature_stage.WindowConfig()
+    image = image if image is not None else feature_stage.ImageConfig()
+
+    clips, data_name = load_clips(data)
+    clips, rule = choose_split(clips, split=split, train_fraction=train_fraction, seed=seed)
+    groups = {
+        tuple(str(k) for k in key): group.sort_values("clip_id", kind="stable")
+        for key, group in clips.groupby(list(GROUP_COLUMNS), sort=True)
+    }
+    status = {key: _check_group(group) for key, group in groups.items()}
+    usable = [key for key, s in status.items() if s == "ok"]
+    n_train_all = clips[(clips["split"] == "train") & (clips["label"] == "normal")].shape[0]
+    log(
+        f"[reproduce] data {data_name!r}: {len(clips)} clips in {len(groups)} groups; "
+        f"split={rule!r}" + (" (chosen by split='auto')" if split == "auto" else "")
+        + f": {n_train_all} normal training clips"
+    )
+    for key, s in status.items():
+        if s != "ok":
+            warnings.warn(f"group {_group_name(key)}: {s}", UserWarning, stacklevel=2)
+            log(f"[reproduce] group {_group_name(key)}: {s}")
+    if not usable:
+        raise DataError(
+            f"no group of {data_name!r} can be evaluated: each group needs normal training clips and "
+            "both normal and abnormal test clips; " + "; ".join(f"{_group_name(k)}: {s}" for k, s in status.items())
+        )
+
+    settings = {
+        "mel": dataclasses.asdict(mel), "window": dataclasses.asdict(window),
+        "image": dataclasses.asdict(image), "channel": channel, "seed": int(seed),
+    }
+    group_inputs = {
+        key: groups[key][["clip_id", "label", "split"]].to_numpy().tolist() for key in usable
+    }
+    computed: list[str] = []
+    reused: list[str] = []
+
+    def fingerprint(method: Method, key, params) -> str:
+        return _fingerprint({"method": dataclasses.asdict(method), "clips": group_inputs[key],
+                             "settings": settings, "params": params})
+
+    # transfer-learning methods: features once per (backbone, weights, layer)
+    for backbone in backbones:
+        for weight in weights:
+            for layer in layers:
+                methods = [Method(backbone, weight, layer or "default", d) for d in detectors]
+                todo = {}
+                for key in usable:
+                    for method in methods:
+                        fp = fingerprint(method, key, detector_params.get(method.detector, {}))
+                        if _read_cell(_cell_path(out, method, key), fp) is None:
+                            todo.setdefault(key, []).append((method, fp))
+                        else:
+                            reused.append(f"{method.label}:{_group_name(key)}")
+                if not todo:
+                    log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: all cells done, reusing")
+                    continue
+                needed = pd.concat([groups[key] for key in todo], ignore_index=True)
+                log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: features of {len(needed)} clips")
+                feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
+                                 window=window, image=image, channel=channel, device=device,
+                                 batch_size=batch_size, cache_dir=cache_dir, progress=progress)
+                rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
+                for key, pending in todo.items():
+                    for method, fp in pending:
+                        t0 = time.perf_counter()
+                        scores, n_train, n_windows = _run_detector(
+                            feats.features, rows_of, groups[key], method.detector, seed=seed,
+                            params=detector_params.get(method.detector, {}),
+                        )
+                        _write_cell(_cell_path(out, method, key), fingerprint=fp, method=method, key=key,
+                                    n_train=n_train, n_train_windows=n_windows, scores=scores,
+                                    seconds=time.perf_counter() - t0)
+                        computed.append(f"{method.label}:{_group_name(key)}")
+                        log(f"[reproduce] computed {method.label} on {_group_name(key)} "
+                            f"({time.perf_counter() - t0:.1f} s)")
+
+    # autoencoder baselines
+    if baselines:
+        for key in usable:
+            pending = []
+            for name in baselines:
+                method = Method.baseline(name)
+                fp = fingerprint(method, key, baseline_params.get(name, {}))
+                if _read_cell(_cell_path(out, method, key), fp) is None:
+                    pending.append((method, fp))
+                else:
+                    reused.append(f"{method.label}:{_group_name(key)}")
+            if not pending:
+                continue
+            inputs = _baseline_inputs(groups[key], [m.backbone for m, _ in pending], mel=mel,
+                                      window=window, channel=channel)
+            for method, fp in pending:
+                t0 = time.perf_counter()
+                scores, n_train, n_windows = _run_baseline(
+                    method.backbone, inputs[method.backbone], groups[key], seed=seed, device=device,
+                    params=baseline_params.get(method.backbone, {}), progress=progress,
+                )
+                _write_cell(_cell_path(out, method, key), fingerprint=fp, method=method, key=key,
+                            n_train=n_train, n_train_windows=n_windows, scores=scores,
+                            seconds=time.perf_counter() - t0)
+                computed.append(f"{method.label}:{_group_name(key)}")
+                log(f"[reproduce] computed {method.label} on {_group_name(key)} ({time.perf_counter() - t0:.1f} s)")
+
+    log(f"[reproduce] {len(computed)} cells computed, {len(reused)} reused from {out / 'cells'}")
+
+    # assemble
+    all_methods = [Method(b, w, layer or "default", d) for b in backbones for w in weights for layer in layers
+                   for d in detectors] + [Method.baseline(name) for name in baselines]
+    scores_table, cells = _collect(out, all_methods, usable, groups, fingerprint, detector_params,
+                                   baseline_params, data_name=data_name, seed=seed)
+    results = _evaluate(scores_table, cells, all_methods, status, groups, data_name=data_name, seed=seed,
+                        rule=rule)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(results, out / "results.csv")
+    _write_csv(scores_table, out / "scores.csv")
+    write_summary(results, out / "summary.md", title=f"soundad reproduction on {data_name}",
+                  notes=[f"split: {rule}" + (f" (train_fraction={train_fraction})" if rule == "random" else ""),
+                         f"seed: {seed}"])
+    if figures:
+        _draw_figures(results, scores_table, out / "figures", data_name=data_name)
+    results.attrs.update(split_rule=rule, computed_cells=computed, reused_cells=reused)
+    return results
+
+
+def _check_names(*, backbones, weights, detectors, baselines) -> None:
+    bad_weights = [w for w in weights if w not in ("imagenet", "random")]
+    if bad_weights:
+        raise ParameterError(f"weights {bad_weights} unknown; expected 'imagenet' and/or 'random'")
+    bad_baselines = [b for b in baselines if b not in BASELINES]
+    if bad_baselines:
+        raise ParameterError(f"baselines {bad_baselines} unknown; expected some of {', '.join(BASELINES)}")
+    if detectors:
+        from soundad.detectors import DETECTORS
+
+        bad = [d for d in detectors if d not in DETECTORS]
+        if bad:
+            raise ParameterError(f"detectors {bad} unknown; expected some of {', '.join(DETECTORS)}")
+    if backbones:
+        from soundad.backbones import BACKBONES
+
+        bad = [b for b in backbones if b not in BACKBONES]
+        if bad:
+            raise ParameterError(f"backbones {bad} unknown; expected some of {', '.join(BACKBONES)}")
+
+
+def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, device, batch_size, cache_dir,
+             progress):
+    from soundad.extract import extract_features
+
+    return extract_features(
+        clips, backbone=backbone, weights=weights, layer=layer, mel=mel, window=window, image=image,
+        channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, progress=progress,
+    )
+
+
+def _run_detector(features: np.ndarray, rows_of: pd.Series, group: pd.DataFrame, name: str, *, seed: int,
+                  params: Mapping[str, Any]) -> tuple[pd.Series, int, int]:
+    """Fit detector ``name`` on the group's normal training windows; clip scores of its test clips."""
+    from soundad.detectors import anomaly_scores, clip_scores, make_detector
+
+    train_ids = group.loc[(group["split"] == "train") & (group["label"] == "normal"), "clip_id"]
+    test_ids = group.loc[group["split"] == "test", "clip_id"]
+    train_rows = np.concatenate([rows_of[c] for c in train_ids])
+    test_rows = np.concatenate([rows_of[c] for c in test_ids])
+    detector = make_detector(name, seed=seed, **params).fit(features[train_rows])
+    window_scores = anomaly_scores(detector, features[test_rows])
+    test_clip_of_row = np.concatenate([[c] * len(rows_of[c]) for c in test_ids])
+    return clip_scores(window_scores, test_clip_of_row, how="mean"), len(train_ids), len(train_rows)
+
+
+def _baseline_inputs(group: pd.DataFrame, names: Iterable[str], *, mel, window, channel) -> dict:
+    """Per-clip inputs of each baseline: mel windows (conv AE) or stacked frames (dense AE)."""
+    from soundad.data import load_audio
+    from soundad.features import compute_mel, sliding_windows
+
+    names = set(names)
+    inputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
+    for clip_id, path in zip(group["clip_id"], group["path"]):
+        y, sr = load_audio(path, channel=channel, sr=mel.sr)
+        if "conv_ae" in names:
+            spec = compute_mel(y, sr=sr, config=mel)
+            inputs["conv_ae"][clip_id] = sliding_windows(spec, length=window.length, hop=window.hop)
+        if "dense_ae" in names:
+            from soundad.autoencoders import dense_ae_frames
+
+            inputs["dense_ae"][clip_id] = dense_ae_frames(y, sr=sr)
+    return inputs
+
+
+def _run_baseline(name: str, inputs: Mapping[str, np.ndarray], group: pd.DataFrame, *, seed: int, device: str,
+                  params: Mapping[str, Any], progress: bool) -> tuple[pd.Series, int, int]:
+    from soundad import autoencoders
+    from soundad.detectors import anomaly_scores, clip_scores
+
+    cls = autoencoders.ConvAutoencoderDetector if name == "conv_ae" else autoencoders.DenseAutoencoderDetector
+    kwargs = _accepted(cls, {"seed": seed, "random_state": seed, "device": device, "progress": progress})
+    kwargs.update(params)
+    train_ids = list(group.loc[(group["split"] == "train") & (group["label"] == "normal"), "clip_id"])
+    test_ids = list(group.loc[group["split"] == "test", "clip_id"])
+    X_train = np.concatenate([inputs[c] for c in train_ids])
+    X_test = np.concatenate([inputs[c] for c in test_ids])
+    test_clip_of_row = np.concatenate([[c] * len(inputs[c]) for c in test_ids])
+    detector = cls(**kwargs).fit(X_train)
+    return clip_scores(anomaly_scores(detector, X_test), test_clip_of_row, how="mean"), len(train_ids), len(X_train)
+
+
+def _accepted(cls, candidates: Mapping[str, Any]) -> dict:
+    """The subset of ``candidates`` that ``cls.__init__`` takes."""
+    import inspect
+
+    names = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in candidates.items() if k in names}
+
+
+# --------------------------------------------------------------------------- assembling
+
+
+def _collect(out, methods, usable, groups, fingerprint, detector_params, baseline_params, *, data_name, seed):
+    """Read every cell of this configuration back into one per-clip scores table."""
+    frames = []
+    cells = {}
+    for method in methods:
+        params = baseline_params.get(method.backbone, {}) if method.is_baseline else detector_params.get(
+            method.detector, {})
+        for key in usable:
+            cell = _read_cell(_cell_path(out, method, key), fingerprint(method, key, params))
+            if cell is None:  # pragma: no cover - every cell was just written or checked
+                raise DataError(f"cell {_cell_path(out, method, key)} is missing or stale after the run")
+            cells[(method, key)] = cell
+            group = groups[key].set_index("clip_id")
+            ids = list(cell["scores"])
+            frames.append(pd.DataFrame({
+                "data": data_name, "seed": int(seed),
+                "snr": key[0], "machine": key[1], "model_id": key[2],
+                "clip_id": ids, "label": group.loc[ids, "label"].to_numpy(),
+                "method": method.label, "backbone": method.backbone, "weights": method.weights,
+                "layer": method.layer, "detector": method.detector,
+                "score": np.array([cell["scores"][c] for c in ids], dtype=np.float64),
+            }))
+    scores = pd.concat(frames, ignore_index=True)
+    return scores, cells
+
+
+def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule) -> pd.DataFrame:
+    from soundad.evaluate import evaluate_scores
+
+    evaluated = evaluate_scores(scores[["clip_id", "snr", "machine", "model_id", "label", "score", *_METHOD_COLUMNS]])
+    extra = pd.DataFrame([
+        {"method": m.label, "snr": k[0], "machine": k[1], "model_id": k[2],
+         "n_train": c["n_train"], "n_train_windows": c["n_train_windows"]}
+        for (m, k), c in cells.items()
+    ])
+    results = evaluated.merge(extra, on=["method", "snr", "machine", "model_id"], how="left")
+    results["status"] = "ok"
+    skipped = []
+    for key, s in status.items():
+        if s == "ok":
+            continue
+        group = groups[key]
+        test = group[group["split"] == "test"]
+        for m in methods:
+            skipped.append({
+                "method": m.label, "backbone": m.backbone, "weights": m.weights, "layer": m.layer,
+                "detector": m.detector, "snr": key[0], "machine": key[1], "model_id": key[2],
+                "auc": math.nan, "pauc": math.nan,
+                "n_train": int(((group["split"] == "train") & (group["label"] == "normal")).sum()),
+                "n_train_windows": 0, "n_test": len(test),
+                "n_normal_test": int((test["label"] == "normal").sum()),
+                "n_abnormal_test": int((test["label"] == "abnormal").sum()), "status": s,
+            })
+    if skipped:
+        results = pd.concat([results, pd.DataFrame(skipped)], ignore_index=True)
+    results = results.rename(columns={"model_id": "id"})
+    results["data"] = data_name
+    results["seed"] = int(seed)
+    results["split"] = rule
+    order = {m.label: i for i, m in enumerate(methods)}
+    results["_order"] = results["method"].map(order)
+    results = results.sort_values(["snr", "machine", "id", "_order"], kind="stable").drop(columns="_order")
+    for column in ("n_train", "n_train_windows", "n_test", "n_normal_test", "n_abnormal_test"):
+        results[column] = results[column].astype(int)
+    columns = _RESULT_COLUMNS + [c for c in results.columns if c not in _RESULT_COLUMNS]
+    return results[columns].reset_index(drop=True)
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.17g")
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def format_table(table: pd.DataFrame, *, digits: int = 3) -> str:
+    """A DataFrame as a GitHub-flavoured markdown table (no ``tabulate`` needed).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Written with its columns as header; the index is dropped (reset it
+        first to keep it).
+    digits : int, default=3
+        Decimals of float cells; NaN is written as ``–``.
+    """
+
+    def cell(value) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "–" if math.isnan(value) else f"{value:.{digits}f}"
+        return str(value).replace("|", "\\|")
+
+    header = [str(c) for c in table.columns]
+    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str = "Results",
+                  notes: Sequence[str] = ()) -> Path:
+    """Write mean AUC/pAUC per method overall, per machine and per SNR as markdown.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Table from :func:`run_grid` (columns ``method, snr, machine, auc, pauc``).
+    path : str or os.PathLike
+        The markdown file to write (atomically).
+    title : str
+        First heading.
+    notes : sequence of str
+        Lines listed under the title (split rule, seed, ...).
+
+    Returns
+    -------
+    path : Path
+    """
+    ok = results[results["auc"].notna()]
+    order = list(dict.fromkeys(results["method"]))
+    parts = [f"# {title}", ""]
+    parts += [f"- {n}" for n in notes]
+    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
+    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "id"]].drop_duplicates().shape[0]
+    if n_skipped:
+        parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
+    parts.append("")
+
+    overall = ok.groupby("method", sort=False)[["auc", "pauc"]].mean().reindex(order).reset_index()
+    overall.insert(1, "groups", ok.groupby("method", sort=False).size().reindex(order).to_numpy())
+    parts += ["## Mean over all groups", "", format_table(overall), ""]
+    for by, heading in (("machine", "Mean AUC per machine"), ("snr", "Mean AUC per SNR")):
+        pivot = ok.pivot_table(index="method", columns=by, values="auc", aggfunc="mean").reindex(order)
+        if by == "snr":
+            pivot = pivot[sorted(pivot.columns, key=_snr_value)]
+        parts += [f"## {heading}", "", format_table(pivot.reset_index()), ""]
+        pivot = ok.pivot_table(index="method", columns=by, values="pauc", aggfunc="mean").reindex(order)
+        if by == "snr":
+            pivot = pivot[sorted(pivot.columns, key=_snr_value)]
+        parts += [f"## {heading.replace('AUC', 'pAUC')}", "", format_table(pivot.reset_index()), ""]
+    return atomic_write_text(path, "\n".join(parts))
+
+
+def _snr_value(snr: str) -> float:
+    try:
+        return float(str(snr).replace("dB", ""))
+    except ValueError:
+        return math.inf
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from soundad import plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ok = results[results["auc"].notna()]
+    figs = {
+        "auc_heatmap.png": plots.plot_auc_heatmap(ok, title=f"AUC per machine and SNR ({data_name})"),
+        "roc.png": plots.plot_roc(scores, title=f"ROC curves ({data_name})"),
+        "score_histograms.png": plots.plot_score_histograms(scores, title=f"Clip scores ({data_name})"),
+    }
+    for name, fig in figs.items():
+        with atomic_path(folder / name) as tmp:
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------- extract (CLI)
+
+
+@dataclass
+class SavedFeatures:
+    """What :func:`extract_and_save` wrote, and how fast."""
+
+    out: Path
+    n_clips: int
+    n_windows: int
+    feature_dim: int
+    backbone: str
+    weights: str
+    layer: str
+    seconds: float
+    windows_per_second: float
+    from_cache: bool
+
+    def describe(self) -> str:
+        source = "served from the feature cache" if self.from_cache else "computed (now cached)"
+        return (
+            f"{self.n_windows} windows of {self.n_clips} clips -> {self.feature_dim}-d features "
+            f"({self.backbone}, {self.weights} weights, layer {self.layer}); {source}; "
+            f"{self.seconds:.2f} s, {self.windows_per_second:.1f} windows/s; saved to {self.out}"
+        )
+
+
+def extract_and_save(data, *, out, backbone="efficientnet_lite0", weights="imagenet", layer=None,
+                     device="auto", batch_size=32, cache_dir=None, channel=0, progress=True) -> SavedFeatures:
+    """Extract window features of every clip under ``data`` and save them to ``out``.
+
+    Writes ``features.npy`` (float32 [shape=(n_windows, feature_dim)]),
+    ``windows.csv`` (one row per window: its clip's ``clip_id, snr, machine,
+    model_id, label``) and ``meta.json`` (backbone, weights, layer, timing).
+
+    Parameters
+    ----------
+    data : str, os.PathLike, DataSource or pd.DataFrame
+        The clips (see :func:`load_clips`).
+    out : str or os.PathLike
+        Directory to write into.
+    backbone, weights, layer, device, batch_size, cache_dir, channel, progress
+        Passed to :func:`soundad.extract.extract_features`.
+
+    Returns
+    -------
+    saved : SavedFeatures
+    """
+    clips, data_name = load_clips(data)
+    t0 = time.perf_counter()
+    feats = _extract(clips, backbone=backbone, weights=weights, layer=layer, mel=None, window=None, image=None,
+                     channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir,
+                     progress=progress)
+    seconds = time.perf_counter() - t0
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "features.npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.asarray(feats.features, dtype=np.float32))
+    table = clips.set_index("clip_id").loc[np.asarray(feats.clip_ids), ["snr", "machine", "model_id", "label"]]
+    _write_csv(table.reset_index(), out / "windows.csv")
+    n_windows = int(len(feats.clip_ids))
+    from_cache = bool(getattr(feats, "from_cache", False))
+    saved = SavedFeatures(
+        out=out, n_clips=int(clips.shape[0]), n_windows=n_windows, feature_dim=int(feats.features.shape[1]),
+        backbone=str(feats.backbone), weights=str(feats.weights), layer=str(feats.layer), seconds=seconds,
+        windows_per_second=n_windows / seconds if seconds > 0 else math.inf, from_cache=from_cache,
+    )
+    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(saved).items()}
+    meta["data"] = data_name
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+    return saved
