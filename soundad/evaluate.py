@@ -1,0 +1,332 @@
+"""AUC, pAUC and result tables (chapters 04-06, ``notebooks/04_detectors``, ``06_reproduce``).
+
+Conventions
+-----------
+* Labels: ``"abnormal"`` (or 1) is the **positive** class, ``"normal"`` (or 0)
+  the negative class.
+* Scores: anomaly scores, **higher = more anomalous** (see
+  :func:`soundad.detectors.anomaly_scores`).
+* pAUC: the DCASE 2020 Task 2 definition, the area under the ROC curve
+  between FPR 0 and ``max_fpr`` divided by ``max_fpr`` (so a perfect detector
+  has pAUC 1 and a random one ``max_fpr / 2``).
+
+  This is *not* what ``sklearn.metrics.roc_auc_score(..., max_fpr=p)``
+  returns: scikit-learn applies the McClish correction, which rescales the
+  partial area so that a random detector gets 0.5 and a perfect one 1::
+
+      sklearn = 0.5 * (1 + (p * pauc - p**2 / 2) / (p - p**2 / 2))
+
+  (the official DCASE 2020 baseline code called scikit-learn, so its
+  published pAUC numbers are McClish-corrected; :func:`mcclish_pauc` converts.)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import auc as _area_under_curve
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from soundad.errors import DataError, ParameterError
+
+__all__ = [
+    "GROUP_KEYS",
+    "NON_KEY_COLUMNS",
+    "auc_pauc",
+    "evaluate_scores",
+    "mcclish_pauc",
+    "method_columns",
+    "render_markdown",
+    "snr_sort_key",
+    "summarise",
+]
+
+#: Columns that identify one machine for evaluation (after the method columns).
+GROUP_KEYS = ("snr", "machine", "model_id")
+
+#: Columns of a scores table that are never method keys.
+NON_KEY_COLUMNS = frozenset(
+    {"clip_id", "path", "label", "score", "split", "y_true", "n_windows", "channel"}
+)
+
+_LABELS = {"normal": 0, "abnormal": 1, 0: 0, 1: 1, False: 0, True: 1}
+
+
+def _binary_labels(y_true, *, name: str = "y_true") -> np.ndarray:
+    values = pd.Series(np.asarray(y_true).reshape(-1))
+    mapped = values.map(lambda v: _LABELS.get(v.item() if hasattr(v, "item") else v, -1))
+    bad = values[mapped.to_numpy() < 0]
+    if len(bad):
+        examples = ", ".join(repr(v) for v in pd.unique(bad)[:5])
+        raise ParameterError(
+            f"{name} holds {examples}; expected 'normal'/'abnormal' or 0/1 (1 = abnormal)"
+        )
+    return mapped.to_numpy(dtype=np.int64)
+
+
+def auc_pauc(y_true, scores, *, max_fpr: float = 0.1, group: str | None = None) -> tuple[float, float]:
+    """ROC-AUC and DCASE pAUC of anomaly scores.
+
+    Parameters
+    ----------
+    y_true : array-like [shape=(n_clips,)]
+        1 or ``"abnormal"`` for anomalous clips, 0 or ``"normal"`` for normal ones.
+    scores : array-like [shape=(n_clips,)]
+        Anomaly scores, higher = more anomalous.
+    max_fpr : float in (0, 1], default=0.1
+        Upper end of the false-positive-rate range of the partial AUC.
+    group : str or None, default=None
+        Name of the group being evaluated, used in error messages.
+
+    Returns
+    -------
+    auc : float
+        Area under the whole ROC curve, in [0, 1] (0.5 = chance).
+    pauc : float
+        Area under the ROC curve for FPR in [0, ``max_fpr``], divided by
+        ``max_fpr`` (DCASE definition, no McClish correction), in [0, 1];
+        chance level is ``max_fpr / 2``.
+
+    Raises
+    ------
+    DataError
+        If the clips are not both normal and abnormal (AUC is undefined).
+    ParameterError
+        Bad ``max_fpr``, unknown labels, mismatched lengths or non-finite scores.
+
+    Examples
+    --------
+    >>> auc_pauc([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.35, 0.5], max_fpr=0.25)
+    (0.875, 0.5)
+    """
+    if not 0 < max_fpr <= 1:
+        raise ParameterError(f"max_fpr={max_fpr!r}; expected a value in (0, 1]")
+    y = _binary_labels(y_true)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    where = f" in group {group}" if group else ""
+    if y.shape != s.shape:
+        raise ParameterError(f"y_true has {y.size} labels but scores has {s.size} values{where}")
+    if not np.isfinite(s).all():
+        raise ParameterError(
+            f"scores{where} contain {int((~np.isfinite(s)).sum())} NaN/inf values; expected finite"
+        )
+    n_abnormal = int(y.sum())
+    n_normal = int(y.size - n_abnormal)
+    if n_abnormal == 0 or n_normal == 0:
+        raise DataError(
+            f"test set{where} has {n_normal} normal and {n_abnormal} abnormal clips; "
+            "AUC needs both classes"
+        )
+    auc = float(roc_auc_score(y, s))
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    # ROC curve up to max_fpr, closed by linear interpolation at max_fpr
+    stop = np.searchsorted(fpr, max_fpr, side="right")
+    x = np.append(fpr[:stop], max_fpr)
+    yv = np.append(tpr[:stop], np.interp(max_fpr, fpr, tpr))
+    pauc = float(_area_under_curve(x, yv) / max_fpr)
+    return auc, pauc
+
+
+def mcclish_pauc(pauc: float, *, max_fpr: float = 0.1) -> float:
+    """Convert a DCASE pAUC into scikit-learn's McClish-corrected partial AUC.
+
+    Parameters
+    ----------
+    pauc : float
+        Partial AUC as returned by :func:`auc_pauc` (area / ``max_fpr``).
+    max_fpr : float in (0, 1], default=0.1
+
+    Returns
+    -------
+    float
+        ``roc_auc_score(y, s, max_fpr=max_fpr)`` for the same data.
+    """
+    p = max_fpr
+    area = pauc * p
+    min_area, max_area = p * p / 2, p
+    return 0.5 * (1 + (area - min_area) / (max_area - min_area))
+
+
+def method_columns(scores: pd.DataFrame) -> list[str]:
+    """Columns of a scores/results table that name the method (backbone, detector, ...).
+
+    Every column that is neither a machine key (:data:`GROUP_KEYS`), nor a
+    per-clip column (:data:`NON_KEY_COLUMNS`), nor a metric.
+    """
+    metrics = {"auc", "pauc", "n_test", "n_normal_test", "n_abnormal_test", "n_groups"}
+    return [
+        c for c in scores.columns if c not in GROUP_KEYS and c not in NON_KEY_COLUMNS and c not in metrics
+    ]
+
+
+def snr_sort_key(values) -> list:
+    """Sort key placing SNR labels by their number ("-6dB" < "0dB" < "6dB" < "12dB")."""
+
+    def key(v):
+        m = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*_?dB\s*", str(v))
+        return (0, float(m.group(1)), "") if m else (1, 0.0, str(v))
+
+    return [key(v) for v in values]
+
+
+def _sort_snr(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    def key(col: pd.Series):
+        if col.name == "snr":
+            order = {v: i for i, v in enumerate(sorted(pd.unique(col), key=lambda v: snr_sort_key([v])[0]))}
+            return col.map(order)
+        return col
+
+    return frame.sort_values(by, key=key, kind="stable").reset_index(drop=True)
+
+
+def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFrame:
+    """AUC and pAUC per method and machine from a table of clip scores.
+
+    Parameters
+    ----------
+    scores : pd.DataFrame
+        One row per test clip (and method) with columns ``clip_id``, ``snr``,
+        ``machine``, ``model_id``, ``label`` ("normal"/"abnormal" or 0/1) and
+        ``score`` (anomaly score, higher = more anomalous). Every other column
+        except ``path`` and ``split`` (e.g. ``backbone``, ``weights``,
+        ``layer``, ``detector``) is a method key and is carried into the output.
+    max_fpr : float in (0, 1], default=0.1
+        pAUC range, see :func:`auc_pauc`.
+
+    Returns
+    -------
+    results : pd.DataFrame
+        One row per (method keys..., snr, machine, model_id), with columns
+        ``auc``, ``pauc``, ``n_test``, ``n_normal_test``, ``n_abnormal_test``;
+        sorted by the keys (SNR numerically).
+
+    Raises
+    ------
+    DataError
+        Missing columns, NaN scores, a clip scored twice by the same method,
+        or a group without both normal and abnormal clips (the group is named).
+    """
+    if not isinstance(scores, pd.DataFrame):
+        raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
+    required = ["clip_id", *GROUP_KEYS, "label", "score"]
+    missing = [c for c in required if c not in scores.columns]
+    if missing:
+        raise DataError(
+            f"scores table lacks column(s) {', '.join(missing)}; expected at least {', '.join(required)}"
+        )
+    if scores.empty:
+        raise DataError("scores table is empty; expected one row per test clip")
+    methods = method_columns(scores)
+    keys = [*methods, *GROUP_KEYS]
+    table = scores.copy()
+    table["score"] = pd.to_numeric(table["score"], errors="coerce")
+    bad = table.index[~np.isfinite(table["score"].to_numpy(dtype=np.float64))]
+    if len(bad):
+        clips = ", ".join(map(str, table.loc[bad[:5], "clip_id"]))
+        raise DataError(f"{len(bad)} clip(s) have a missing or non-finite score (e.g. {clips})")
+    nulls = [k for k in keys if table[k].isna().any()]
+    if nulls:
+        raise DataError(f"column(s) {', '.join(nulls)} have missing values; expected a value on every row")
+    dup = table.duplicated([*keys, "clip_id"])
+    if dup.any():
+        clips = ", ".join(map(str, table.loc[dup, "clip_id"].head(5)))
+        raise DataError(f"{int(dup.sum())} clip(s) appear twice for the same method (e.g. {clips})")
+    table["y_true"] = _binary_labels(table["label"], name="column 'label'")
+
+    rows = []
+    for group_values, group in table.groupby(keys, sort=False, dropna=False):
+        name = ", ".join(f"{k}={v}" for k, v in zip(keys, group_values))
+        auc, pauc = auc_pauc(group["y_true"], group["score"], max_fpr=max_fpr, group=name)
+        n_abnormal = int(group["y_true"].sum())
+        rows.append(
+            {
+                **dict(zip(keys, group_values)),
+                "auc": auc,
+                "pauc": pauc,
+                "n_test": int(len(group)),
+                "n_normal_test": int(len(group) - n_abnormal),
+                "n_abnormal_test": n_abnormal,
+            }
+        )
+    return _sort_snr(pd.DataFrame(rows), keys)
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean AUC and pAUC per method x machine, per method x SNR, and overall.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id).
+
+    Returns
+    -------
+    summary : pd.DataFrame
+        Tidy: columns method keys..., ``snr``, ``machine``, ``auc``, ``pauc``,
+        ``n_groups`` (number of rows averaged). Rows averaged over all SNRs
+        have ``snr == "all"``; rows averaged over all machines have
+        ``machine == "all"``; one row per method has both. Select with e.g.
+        ``summary[summary.snr == "all"]`` (the method x machine table).
+    """
+    required = ["snr", "machine", "auc", "pauc"]
+    missing = [c for c in required if c not in results.columns]
+    if missing:
+        raise DataError(f"results table lacks column(s) {', '.join(missing)}; expected {', '.join(required)}")
+    if results.empty:
+        raise DataError("results table is empty")
+    methods = method_columns(results)
+    parts = []
+    for by, fill in ((["machine"], {"snr": "all"}), (["snr"], {"machine": "all"}), ([], {"snr": "all", "machine": "all"})):
+        keys = [*methods, *by]
+        if keys:
+            grouped = results.groupby(keys, sort=False, dropna=False)
+            part = grouped[["auc", "pauc"]].mean()
+            part["n_groups"] = grouped.size()
+            part = part.reset_index()
+        else:
+            part = pd.DataFrame(
+                {"auc": [results["auc"].mean()], "pauc": [results["pauc"].mean()], "n_groups": [len(results)]}
+            )
+        for column, value in fill.items():
+            part[column] = value
+        parts.append(part)
+    summary = pd.concat(parts, ignore_index=True)[[*methods, "snr", "machine", "auc", "pauc", "n_groups"]]
+    return summary
+
+
+def render_markdown(table: pd.DataFrame, *, digits: int = 3, index: bool = False) -> str:
+    """Render a table as GitHub-flavoured markdown (no ``tabulate`` needed).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+    digits : int >= 0, default=3
+        Decimals shown for floats.
+    index : bool, default=False
+        Include the index as the first column(s).
+
+    Returns
+    -------
+    str
+        Markdown text ending with a newline; numbers are right-aligned.
+    """
+    if digits < 0:
+        raise ParameterError(f"digits={digits}; expected an integer >= 0")
+    frame = table.reset_index() if index else table
+    columns = [str(c) for c in frame.columns]
+
+    def cell(value) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "" if np.isnan(value) else f"{value:.{digits}f}"
+        return str(value).replace("|", "\\|")
+
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    body = [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---:" if num else ":---" for num in numeric) + "|",
+        *("| " + " | ".join(row) + " |" for row in body),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,175 @@
+"""Tests of soundad.evaluate: AUC/pAUC by hand, grouping, summaries, markdown."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from soundad.errors import DataError, ParameterError
+from soundad.evaluate import (
+    auc_pauc,
+    evaluate_scores,
+    mcclish_pauc,
+    method_columns,
+    render_markdown,
+    snr_sort_key,
+    summarise,
+)
+
+
+def test_auc_pauc_hand_example_step_curve():
+    # normal: 0.1 0.2 0.3 0.4   abnormal: 0.35 0.5
+    # ROC points: (0, 0) (0, .5) (.25, .5) (.25, 1) ... (1, 1)
+    # AUC = pairs won / pairs = (4 + 3) / 8
+    y = [0, 0, 0, 0, 1, 1]
+    s = [0.1, 0.2, 0.3, 0.4, 0.35, 0.5]
+    auc, pauc = auc_pauc(y, s, max_fpr=0.25)
+    assert auc == pytest.approx(7 / 8)
+    assert pauc == pytest.approx((0.25 * 0.5) / 0.25)  # TPR 0.5 on [0, 0.25]
+    # up to FPR 0.5: 0.25 * 0.5 + 0.25 * 1.0, divided by 0.5
+    assert auc_pauc(y, s, max_fpr=0.5)[1] == pytest.approx(0.75)
+    assert auc_pauc(y, s, max_fpr=1.0)[1] == pytest.approx(auc)
+
+
+def test_pauc_hand_example_interpolates_tied_scores():
+    # normal: 0.1 0.2 0.3 0.5   abnormal: 0.5 0.6
+    # ROC: (0, 0) -> (0, .5) -> (.25, 1) (the tie at 0.5 is a diagonal: TPR = .5 + 2 FPR)
+    # pAUC(0.1) = integral_0^0.1 (0.5 + 2x) dx / 0.1 = (0.05 + 0.01) / 0.1 = 0.6
+    y = ["normal"] * 4 + ["abnormal"] * 2
+    s = [0.1, 0.2, 0.3, 0.5, 0.5, 0.6]
+    auc, pauc = auc_pauc(y, s, max_fpr=0.1)
+    assert pauc == pytest.approx(0.6)
+    assert auc == pytest.approx((4 + 3.5) / 8)  # a tie counts one half
+
+
+def test_pauc_is_not_sklearn_mcclish_but_converts_to_it():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(200), np.ones(50)]
+    s = rng.normal(size=250) + 1.2 * y
+    auc, pauc = auc_pauc(y, s, max_fpr=0.1)
+    assert auc == pytest.approx(roc_auc_score(y, s))
+    sklearn_pauc = roc_auc_score(y, s, max_fpr=0.1)
+    assert abs(pauc - sklearn_pauc) > 0.05  # different definitions
+    assert mcclish_pauc(pauc, max_fpr=0.1) == pytest.approx(sklearn_pauc)
+
+
+def test_perfect_and_reversed_scores():
+    y = [0, 0, 1, 1]
+    assert auc_pauc(y, [0, 1, 2, 3]) == (1.0, 1.0)
+    assert auc_pauc(y, [3, 2, 1, 0]) == (0.0, 0.0)
+
+
+def test_one_class_test_set_is_a_data_error_naming_the_group():
+    with pytest.raises(DataError, match="group fan id_00 has 3 normal and 0 abnormal"):
+        auc_pauc([0, 0, 0], [1, 2, 3], group="fan id_00")
+
+
+def test_auc_pauc_bad_input():
+    with pytest.raises(ParameterError, match="max_fpr=0"):
+        auc_pauc([0, 1], [0, 1], max_fpr=0)
+    with pytest.raises(ParameterError, match="'broken'"):
+        auc_pauc(["normal", "broken"], [0, 1])
+    with pytest.raises(ParameterError, match="2 labels but scores has 3"):
+        auc_pauc([0, 1], [0, 1, 2])
+    with pytest.raises(ParameterError, match="NaN"):
+        auc_pauc([0, 1], [0, np.nan])
+
+
+def make_scores(seed=0):
+    """Scores table: 2 detectors x 2 SNRs x 2 machines x 1 id, 6 normal + 4 abnormal clips each."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for detector, gap in (("gmm", 3.0), ("knn", 0.0)):
+        for snr in ("6dB", "-6dB"):
+            for machine in ("pump", "fan"):
+                for i in range(10):
+                    label = "abnormal" if i >= 6 else "normal"
+                    rows.append(
+                        {
+                            "clip_id": f"{snr}/{machine}/id_00/{label}/{i:08d}.wav",
+                            "path": f"/data/{i}.wav",
+                            "snr": snr,
+                            "machine": machine,
+                            "model_id": "id_00",
+                            "label": label,
+                            "score": rng.normal() + (gap if label == "abnormal" else 0.0),
+                            "backbone": "resnet18",
+                            "detector": detector,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_evaluate_scores_groups_by_method_and_machine():
+    scores = make_scores()
+    results = evaluate_scores(scores)
+    assert list(results.columns) == [
+        "backbone", "detector", "snr", "machine", "model_id",
+        "auc", "pauc", "n_test", "n_normal_test", "n_abnormal_test",
+    ]
+    assert len(results) == 2 * 2 * 2
+    assert (results.n_test == 10).all()
+    assert (results.n_normal_test == 6).all() and (results.n_abnormal_test == 4).all()
+    # SNR sorted by number, not by string
+    assert list(results.snr.iloc[:4]) == ["-6dB", "-6dB", "6dB", "6dB"]
+    # each row equals auc_pauc on its own group
+    for row in results.itertuples():
+        group = scores[
+            (scores.detector == row.detector) & (scores.snr == row.snr) & (scores.machine == row.machine)
+        ]
+        auc, pauc = auc_pauc(group.label, group.score)
+        assert (row.auc, row.pauc) == pytest.approx((auc, pauc))
+    # the well-separated detector scores better
+    assert results[results.detector == "gmm"].auc.mean() > results[results.detector == "knn"].auc.mean()
+
+
+def test_evaluate_scores_bad_tables():
+    scores = make_scores()
+    with pytest.raises(DataError, match="lacks column.*model_id"):
+        evaluate_scores(scores.drop(columns="model_id"))
+    only_normal = scores[~((scores.machine == "fan") & (scores.label == "abnormal"))]
+    with pytest.raises(DataError, match="detector=gmm, snr=6dB, machine=fan, model_id=id_00"):
+        evaluate_scores(only_normal)
+    doubled = pd.concat([scores, scores.iloc[:1]])
+    with pytest.raises(DataError, match="appear twice"):
+        evaluate_scores(doubled)
+    nan_score = scores.copy()
+    nan_score.loc[3, "score"] = np.nan
+    with pytest.raises(DataError, match="non-finite score"):
+        evaluate_scores(nan_score)
+
+
+def test_summarise_tidy_means():
+    results = evaluate_scores(make_scores())
+    summary = summarise(results)
+    assert list(summary.columns) == ["backbone", "detector", "snr", "machine", "auc", "pauc", "n_groups"]
+    per_machine = summary[(summary.snr == "all") & (summary.machine != "all")]
+    per_snr = summary[(summary.machine == "all") & (summary.snr != "all")]
+    overall = summary[(summary.machine == "all") & (summary.snr == "all")]
+    assert len(per_machine) == 4 and len(per_snr) == 4 and len(overall) == 2
+    fan_gmm = per_machine[(per_machine.detector == "gmm") & (per_machine.machine == "fan")].iloc[0]
+    expected = results[(results.detector == "gmm") & (results.machine == "fan")].auc.mean()
+    assert fan_gmm.auc == pytest.approx(expected)
+    assert fan_gmm.n_groups == 2
+    assert overall.set_index("detector").auc["knn"] == pytest.approx(
+        results[results.detector == "knn"].auc.mean()
+    )
+
+
+def test_method_columns_and_snr_order():
+    assert method_columns(make_scores()) == ["backbone", "detector"]
+    labels = ["6dB", "-6dB", "12dB", "0dB", "other"]
+    assert sorted(labels, key=lambda v: snr_sort_key([v])[0]) == ["-6dB", "0dB", "6dB", "12dB", "other"]
+
+
+def test_render_markdown():
+    table = pd.DataFrame({"machine": ["fan", "a|b"], "auc": [0.91234, np.nan], "n": [3, 4]})
+    text = render_markdown(table, digits=2)
+    assert text.splitlines() == [
+        "| machine | auc | n |",
+        "|:---|---:|---:|",
+        "| fan | 0.91 | 3 |",
+        "| a\\|b |  | 4 |",
+    ]
+    with pytest.raises(ParameterError):
+        render_markdown(table, digits=-1)
