@@ -176,7 +176,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from soundad.reproduce import format_table, run_grid
+    from soundad.evaluate import render_markdown
+    from soundad.reproduce import run_grid
 
     results = run_grid(
         args.data,
@@ -198,7 +199,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ok = results[results["auc"].notna()]
     table = ok.groupby("method", sort=True)[["auc", "pauc"]].mean().reset_index()
     print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups:")
-    print(format_table(table))
+    print(render_markdown(table), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
 

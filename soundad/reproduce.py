@@ -70,7 +70,6 @@ __all__ = [
     "Method",
     "choose_split",
     "extract_and_save",
-    "format_table",
     "load_clips",
     "run_grid",
     "write_summary",
@@ -712,40 +711,18 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
 # --------------------------------------------------------------------------- summary
 
 
-def format_table(table: pd.DataFrame, *, digits: int = 3) -> str:
-    """A DataFrame as a GitHub-flavoured markdown table (no ``tabulate`` needed).
-
-    Parameters
-    ----------
-    table : pd.DataFrame
-        Written with its columns as header; the index is dropped (reset it
-        first to keep it).
-    digits : int, default=3
-        Decimals of float cells; NaN is written as ``–``.
-    """
-
-    def cell(value) -> str:
-        if isinstance(value, (float, np.floating)):
-            return "–" if math.isnan(value) else f"{value:.{digits}f}"
-        return str(value).replace("|", "\\|")
-
-    header = [str(c) for c in table.columns]
-    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
-    return "\n".join(lines)
-
-
 def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str = "Results",
                   notes: Sequence[str] = ()) -> Path:
     """Write mean AUC/pAUC per method overall, per machine and per SNR as markdown.
 
+    The means come from :func:`soundad.evaluate.summarise`, the tables from
+    :func:`soundad.evaluate.render_markdown` (no ``tabulate`` needed).
+
     Parameters
     ----------
     results : pd.DataFrame
-        Table from :func:`run_grid` (columns ``method, snr, machine, auc, pauc``).
+        Table from :func:`run_grid` (columns ``method, snr, machine, id, auc, pauc``).
+        Rows without an AUC (skipped groups) are counted, not averaged.
     path : str or os.PathLike
         The markdown file to write (atomically).
     title : str
@@ -757,8 +734,11 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     -------
     path : Path
     """
+    from soundad.evaluate import render_markdown, snr_sort_key, summarise
+
     ok = results[results["auc"].notna()]
     order = list(dict.fromkeys(results["method"]))
+    summary = summarise(ok[["method", "snr", "machine", "auc", "pauc"]])
     parts = [f"# {title}", ""]
     parts += [f"- {n}" for n in notes]
     parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
@@ -767,26 +747,19 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
     parts.append("")
 
-    overall = ok.groupby("method", sort=False)[["auc", "pauc"]].mean().reindex(order).reset_index()
-    overall.insert(1, "groups", ok.groupby("method", sort=False).size().reindex(order).to_numpy())
-    parts += ["## Mean over all groups", "", format_table(overall), ""]
-    for by, heading in (("machine", "Mean AUC per machine"), ("snr", "Mean AUC per SNR")):
-        pivot = ok.pivot_table(index="method", columns=by, values="auc", aggfunc="mean").reindex(order)
-        if by == "snr":
-            pivot = pivot[sorted(pivot.columns, key=_snr_value)]
-        parts += [f"## {heading}", "", format_table(pivot.reset_index()), ""]
-        pivot = ok.pivot_table(index="method", columns=by, values="pauc", aggfunc="mean").reindex(order)
-        if by == "snr":
-            pivot = pivot[sorted(pivot.columns, key=_snr_value)]
-        parts += [f"## {heading.replace('AUC', 'pAUC')}", "", format_table(pivot.reset_index()), ""]
+    overall = summary[(summary["snr"] == "all") & (summary["machine"] == "all")]
+    overall = overall.set_index("method").reindex(order)[["auc", "pauc", "n_groups"]].reset_index()
+    parts += ["## Mean over all groups", "", render_markdown(overall)]
+    for by, other in (("machine", "snr"), ("snr", "machine")):
+        part = summary[(summary[other] == "all") & (summary[by] != "all")]
+        for metric in ("auc", "pauc"):
+            pivot = part.pivot(index="method", columns=by, values=metric).reindex(order)
+            if by == "snr":
+                pivot = pivot[sorted(pivot.columns, key=lambda v: snr_sort_key([v])[0])]
+            pivot.columns.name = None
+            parts += [f"## Mean {metric.upper() if metric == 'auc' else 'pAUC'} per {by.upper() if by == 'snr' else by}",
+                      "", render_markdown(pivot, index=True)]
     return atomic_write_text(path, "\n".join(parts))
-
-
-def _snr_value(snr: str) -> float:
-    try:
-        return float(str(snr).replace("dB", ""))
-    except ValueError:
-        return math.inf
 
 
 # --------------------------------------------------------------------------- figures
