@@ -301,6 +301,7 @@ def run_bench(
     repeats: int = 3,
     gemm_size: int = 2048,
     rss: bool = True,
+    project: Sequence[str] = (),
     json_path: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = True,
@@ -328,6 +329,10 @@ def run_bench(
         Side of the GEMM matrices.
     rss : bool, default=True
         Run the two memory subprocesses.
+    project : sequence of str, default=()
+        Backbones (e.g. :data:`PAPER_BACKBONES`) whose forward rate is
+        measured to project the full MIMII reproduction with
+        :func:`project_full_reproduction`; the result is ``report["projection"]``.
     json_path : str, os.PathLike or None
         Also write the report as JSON here.
     seed : int, default=0
@@ -426,6 +431,15 @@ def run_bench(
             results[name] = rec
 
     report = {"meta": meta, "results": results}
+    if project:
+        rates = {}
+        for name in project:
+            log(f"{name}: forward rate for the projection")
+            model = load_backbone(name, weights="random", device=device)
+            rates[(name, device)] = measure_forward(model, image_size=image.size, batch_size=batch_size,
+                                                    device=device, repeats=repeats, seed=seed)
+            del model
+        report["projection"] = project_full_reproduction(rates).to_dict("records")
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(report, indent=1, sort_keys=True, default=_json_default))
     return report
@@ -481,6 +495,12 @@ def format_report(report: Mapping) -> str:
             checks.append({"backbone": name, "check": check, "value": c["value"], "target": c["target"],
                            "result": verdict})
     lines.append(pd.DataFrame(checks).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if report.get("projection"):
+        table = pd.DataFrame(report["projection"])
+        lines += ["", f"projected network time of the full MIMII reproduction ({int(table['clips'].iloc[0])} clips, "
+                      f"{int(table['windows'].iloc[0])} windows, one weights setting; forward rate at batch "
+                      f"{meta['batch_size']}, {meta['image_size']} px):",
+                  table.to_string(index=False, float_format=lambda v: f"{v:.2f}")]
     return "\n".join(lines)
 
 

@@ -169,6 +169,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache_dir=args.cache,
         channel=args.channel,
+        image_size=args.image_size,
         progress=not args.quiet,
     )
     print(result.describe())
@@ -179,6 +180,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from soundad.evaluate import render_markdown
     from soundad.reproduce import run_grid
 
+    baseline_params = {}
+    if args.ae_epochs is not None:
+        baseline_params = {name: {"max_epochs": args.ae_epochs} for name in ("conv_ae", "dense_ae")}
     results = run_grid(
         args.data,
         backbones=args.backbones,
@@ -194,6 +198,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         device=args.device,
         batch_size=args.batch_size,
         channel=args.channel,
+        image_size=args.image_size,
+        baseline_params=baseline_params,
         progress=not args.quiet,
     )
     ok = results[results["auc"].notna()]
@@ -205,7 +211,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from soundad.bench import format_report, run_bench
+    from soundad.bench import PAPER_BACKBONES, format_report, run_bench
 
     report = run_bench(
         backbones=args.backbone,
@@ -217,6 +223,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         repeats=args.repeats,
         json_path=args.json,
+        project=PAPER_BACKBONES if args.project else (),
         seed=args.seed,
         progress=not args.quiet,
     )
@@ -229,13 +236,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show ``(default: ...)`` only where the help text does not already say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
+
+
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``soundad`` argument parser (exposed so that tests and docs can inspect it)."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
         prog="soundad",
         description=(
@@ -329,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="microphone channel of multi-channel WAVs: an index, or 'mean'")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="feature cache directory (default: the library's cache directory)")
+    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
+                   help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the features into")
     _add_quiet(p)
     p.set_defaults(func=cmd_extract)
@@ -347,15 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--data", required=True, metavar="DIR", help="directory in MIMII's layout")
-    p.add_argument("--backbones", type=_csv, default=("efficientnet_lite0",), metavar="LIST",
+    p.add_argument("--backbones", type=_csv, default="efficientnet_lite0", metavar="LIST",
                    help="comma-separated backbone names")
-    p.add_argument("--weights", type=_csv, default=("imagenet", "random"), metavar="LIST",
+    p.add_argument("--weights", type=_csv, default="imagenet,random", metavar="LIST",
                    help="comma-separated weights: imagenet and/or random (the control)")
-    p.add_argument("--layers", type=_layers, default=(None,), metavar="LIST",
+    p.add_argument("--layers", type=_layers, default="default", metavar="LIST",
                    help="comma-separated layers; 'default' is the backbone's penultimate layer")
-    p.add_argument("--detectors", type=_csv, default=("gmm", "ocsvm"), metavar="LIST",
+    p.add_argument("--detectors", type=_csv, default="gmm,ocsvm", metavar="LIST",
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")
-    p.add_argument("--baselines", type=_csv, default=("conv_ae", "dense_ae"), metavar="LIST",
+    p.add_argument("--baselines", type=_csv, default="conv_ae,dense_ae", metavar="LIST",
                    help="comma-separated autoencoder baselines (conv_ae, dense_ae) or 'none'")
     p.add_argument("--split", default="auto", choices=("auto", "mimii", "random"),
                    help="train/test split: MIMII's rule, a seeded random split of the normal clips, or "
@@ -368,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="0", metavar="C",
                    help="microphone channel of multi-channel WAVs: an index, or 'mean'")
     p.add_argument("--cache", default=None, metavar="DIR", help="feature cache directory")
+    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
+                   help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    p.add_argument("--ae-epochs", type=_positive_int, default=None, metavar="N",
+                   help="most training epochs of each autoencoder baseline (default: the baseline's own)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (reused to resume)")
     _add_quiet(p)
     p.set_defaults(func=cmd_reproduce)
@@ -385,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
             "with PASS/FAIL against the targets; the targets never fail the command."
         ),
     )
-    p.add_argument("--backbone", type=_csv, default=("resnet18", "efficientnet_lite0"), metavar="LIST",
+    p.add_argument("--backbone", type=_csv, default="resnet18,efficientnet_lite0", metavar="LIST",
                    help="comma-separated backbone names")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="torch device")
     p.add_argument("--clips", type=_positive_int, default=8, metavar="N", help="clips timed per measurement")
@@ -397,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image side length fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
                    help="timed repetitions of the GEMM and forward measurements (best is kept)")
+    p.add_argument("--project", action="store_true",
+                   help="also measure the forward rate of the paper's five backbones (resnet18/34/50, alexnet, "
+                        "squeezenet1_1) and project the time of the full MIMII reproduction (54,057 clips)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the measurements as JSON here")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic clips and random inputs")
     _add_quiet(p)

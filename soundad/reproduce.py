@@ -334,6 +334,7 @@ def run_grid(
     device: str = "auto",
     batch_size: int = 32,
     channel: int | str = 0,
+    image_size: int | None = None,
     mel=None,
     window=None,
     image=None,
@@ -377,6 +378,8 @@ def run_grid(
         Windows per forward pass.
     channel : int or "mean", default=0
         Microphone channel of multi-channel WAVs.
+    image_size : int or None [px]
+        Shortcut for ``image=ImageConfig(size=image_size)``.
     mel, window, image : MelConfig, WindowConfig, ImageConfig or None
         Feature settings (None: the defaults of :mod:`soundad.features`).
     detector_params : mapping of str to mapping, optional
@@ -402,10 +405,9 @@ def run_grid(
     ParameterError
         Unknown backbone, weights, detector or baseline, or a bad setting.
     """
-    from soundad import features as feature_stage
-
     log = _Log(progress)
     out = Path(out)
+    clips, data_name = load_clips(data)  # data errors first: they need no torch
     backbones = _as_tuple(backbones, "backbones")
     weights = _as_tuple(weights, "weights")
     layers = _as_tuple(layers, "layers") or (None,)
@@ -416,11 +418,15 @@ def run_grid(
     _check_names(backbones=backbones, weights=weights, detectors=detectors, baselines=baselines)
     if not (backbones and weights and detectors) and not baselines:
         raise ParameterError("nothing to run: give at least one backbone, weights and detector, or a baseline")
+
+    from soundad import features as feature_stage
+
     mel = mel if mel is not None else feature_stage.MelConfig()
     window = window if window is not None else feature_stage.WindowConfig()
     image = image if image is not None else feature_stage.ImageConfig()
+    if image_size is not None:
+        image = dataclasses.replace(image, size=int(image_size))
 
-    clips, data_name = load_clips(data)
     clips, rule = choose_split(clips, split=split, train_fraction=train_fraction, seed=seed)
     groups = {
         tuple(str(k) for k in key): group.sort_values("clip_id", kind="stable")
@@ -814,7 +820,8 @@ class SavedFeatures:
 
 
 def extract_and_save(data, *, out, backbone="efficientnet_lite0", weights="imagenet", layer=None,
-                     device="auto", batch_size=32, cache_dir=None, channel=0, progress=True) -> SavedFeatures:
+                     device="auto", batch_size=32, cache_dir=None, channel=0, image_size=None,
+                     progress=True) -> SavedFeatures:
     """Extract window features of every clip under ``data`` and save them to ``out``.
 
     Writes ``features.npy`` (float32 [shape=(n_windows, feature_dim)]),
@@ -829,14 +836,20 @@ def extract_and_save(data, *, out, backbone="efficientnet_lite0", weights="image
         Directory to write into.
     backbone, weights, layer, device, batch_size, cache_dir, channel, progress
         Passed to :func:`soundad.extract.extract_features`.
+    image_size : int or None [px]
+        Side of the window images (None: :class:`soundad.features.ImageConfig`'s).
 
     Returns
     -------
     saved : SavedFeatures
     """
+    from soundad.features import ImageConfig, MelConfig, WindowConfig
+
     clips, data_name = load_clips(data)
+    image = ImageConfig(size=int(image_size)) if image_size is not None else ImageConfig()
     t0 = time.perf_counter()
-    feats = _extract(clips, backbone=backbone, weights=weights, layer=layer, mel=None, window=None, image=None,
+    feats = _extract(clips, backbone=backbone, weights=weights, layer=layer, mel=MelConfig(), window=WindowConfig(),
+                     image=image,
                      channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir,
                      progress=progress)
     seconds = time.perf_counter() - t0
