@@ -224,6 +224,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         json_path=args.json,
         project=PAPER_BACKBONES if args.project else (),
+        rss=not args.no_rss,
         seed=args.seed,
         progress=not args.quiet,
     )
@@ -420,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image side length fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
                    help="timed repetitions of the GEMM and forward measurements (best is kept)")
+    p.add_argument("--no-rss", action="store_true",
+                   help="skip the two peak-memory subprocesses (N and 10 x N clips)")
     p.add_argument("--project", action="store_true",
                    help="also measure the forward rate of the paper's five backbones (resnet18/34/50, alexnet, "
                         "squeezenet1_1) and project the time of the full MIMII reproduction (54,057 clips)")

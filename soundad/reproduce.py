@@ -179,14 +179,14 @@ def load_clips(data) -> tuple[pd.DataFrame, str]:
 
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True), str(data.attrs.get("name", "clips"))
-    if hasattr(data, "root") and hasattr(data, "name"):
-        return data_stage.read_layout(data.root), str(data.name)
     if isinstance(data, str) and data == "auto":
         source = data_stage.resolve_data("auto")
         return data_stage.read_layout(source.root), str(source.name)
-    if isinstance(data, (str, os.PathLike)):
+    if isinstance(data, (str, os.PathLike)):  # before the DataSource check: a Path has .root and .name too
         root = Path(data).expanduser()
         return data_stage.read_layout(root), root.resolve().name
+    if hasattr(data, "root") and hasattr(data, "name"):
+        return data_stage.read_layout(data.root), str(data.name)
     raise ParameterError(
         f"data must be a directory, 'auto', a DataSource or a clips DataFrame, got {type(data).__name__}"
     )

@@ -1,0 +1,65 @@
+"""The benchmark on tiny sizes (no timing assertions) and the full-reproduction projection."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from soundad.bench import JSON_KEYS, MIMII_CLIPS, project_full_reproduction, run_bench, windows_per_clip
+
+
+def test_bench_json_has_every_key_finite_and_positive(tmp_path):
+    path = tmp_path / "bench.json"
+    report = run_bench(backbones=("resnet18",), device="cpu", n_clips=1, duration=3.0, image_size=32,
+                       batch_size=4, repeats=1, gemm_size=128, json_path=path, progress=False)
+    on_disk = json.loads(path.read_text())
+    assert on_disk["meta"]["device"] == "cpu"
+    record = on_disk["results"]["resnet18"]
+    for key in JSON_KEYS:
+        value = record[key]
+        assert isinstance(value, float) and math.isfinite(value) and value > 0, (key, value)
+    assert record["rss_clips"] == [1, 10]
+    assert record["flops_per_window"] > 0
+    assert set(record["checks"]) == {"pipeline/forward", "forward/gemm", "pipeline/naive", "warm/cold", "rss 10N/N"}
+    assert report["results"]["resnet18"]["n_windows"] >= 1
+
+
+def test_cli_bench_prints_table_and_pass_fail(tmp_path, capsys):
+    from soundad.cli import main
+
+    rc = main(["bench", "--backbone", "resnet18", "--clips", "1", "--duration", "3", "--image-size", "32",
+               "--batch-size", "4", "--repeats", "1", "--no-rss", "--json", str(tmp_path / "b.json"), "-q"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "resnet18" in printed and ("PASS" in printed or "FAIL" in printed)
+    assert json.loads((tmp_path / "b.json").read_text())["results"]["resnet18"]["forward_wps"] > 0
+
+
+def test_windows_per_clip_follows_the_framing():
+    from soundad.features import MelConfig, WindowConfig
+
+    mel, window = MelConfig(), WindowConfig()
+    frames = 1 + int(10.0 * mel.sr) // mel.hop_length  # centred STFT frames of a 10 s clip
+    assert windows_per_clip(10.0) == 1 + (frames - window.length) // window.hop
+
+
+def test_projection_counts_every_mimii_clip_and_divides_by_the_rate():
+    per_snr = sum(n + a for n, a in MIMII_CLIPS.values())
+    assert len(MIMII_CLIPS) == 16 and per_snr == 18019
+    table = project_full_reproduction({"resnet18": 100.0, ("alexnet", "cuda"): 2000.0}, windows=8)
+    row = table.set_index("backbone").loc["resnet18"]
+    assert row["clips"] == 3 * per_snr
+    assert row["windows"] == 8 * 3 * per_snr
+    assert row["hours"] == pytest.approx(8 * 3 * per_snr / 100.0 / 3600.0)
+    assert table.set_index("backbone").loc["alexnet", "device"] == "cuda"
+    doubled = project_full_reproduction({"resnet18": 100.0}, windows=8, n_weights=2)
+    assert doubled["hours"].iloc[0] == pytest.approx(2 * row["hours"])
+
+
+def test_projection_rejects_a_non_positive_rate():
+    from soundad.errors import ParameterError
+
+    with pytest.raises(ParameterError):
+        project_full_reproduction({"resnet18": 0.0}, windows=8)
