@@ -1,0 +1,360 @@
+"""Figures for the notebooks and the reproduction report (chapters 01-06).
+
+Every function returns a :class:`matplotlib.figure.Figure` and never calls
+``plt.show()``. Without ``ax`` a new figure is made *outside* pyplot (no global
+figure list to leak in a loop that saves hundreds of plots): in Jupyter,
+display it by leaving it as the cell's last expression (``fig``), elsewhere
+save it with ``fig.savefig(...)``. With ``ax`` the plot goes into your axes
+and ``ax.figure`` is returned.
+
+Titles take a ``title`` argument so a notebook can say which data and which
+weights a figure shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_curve
+
+from soundad.errors import ParameterError
+from soundad.evaluate import _binary_labels, auc_pauc, method_columns, snr_sort_key
+
+__all__ = [
+    "plot_auc_heatmap",
+    "plot_mel",
+    "plot_roc",
+    "plot_score_histograms",
+    "plot_waveform",
+]
+
+
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.add_subplot()
+    return ax.figure, ax
+
+
+def _labels_and_scores(y_true, scores, *, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays from (labels, scores) or from a table with ``label`` and ``score`` columns."""
+    if isinstance(y_true, pd.DataFrame):
+        if scores is not None:
+            raise ParameterError(f"{what}: pass either a table or (y_true, scores), not both")
+        missing = [c for c in ("label", "score") if c not in y_true.columns]
+        if missing:
+            raise ParameterError(f"{what}: table lacks column(s) {', '.join(missing)}; expected label and score")
+        y_true, scores = y_true["label"], y_true["score"]
+    if scores is None:
+        raise ParameterError(f"{what}: scores missing; pass (y_true, scores) or a table with label and score")
+    y = _binary_labels(y_true)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if y.shape != s.shape:
+        raise ParameterError(f"{what}: y_true has {y.size} labels but scores has {s.size} values")
+    return y, s
+
+
+# --------------------------------------------------------------------------- #
+# signals
+# --------------------------------------------------------------------------- #
+def plot_waveform(y, *, sr: int, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Plot a signal against time.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio signal.
+    sr : int > 0 [Hz]
+        Sample rate.
+    ax : matplotlib Axes or None, default=None
+        Axes to draw into; a new figure if None.
+    title : str or None, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ParameterError(f"y has shape {y.shape}; expected a mono signal of shape (n,)")
+    if not sr or sr <= 0:
+        raise ParameterError(f"sr={sr!r}; expected a positive sample rate in Hz")
+    fig, ax = _figure_and_axes(ax, (8, 2.5))
+    ax.plot(np.arange(y.size) / sr, y, linewidth=0.5)
+    ax.set_xlim(0, max(y.size / sr, 1 / sr))
+    ax.set_xlabel("time [s]")
+    ax.set_ylabel("amplitude")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_mel(
+    mel,
+    *,
+    sr: int,
+    hop_length: int,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    colorbar: bool = True,
+) -> Figure:
+    """Show a mel spectrogram in dB, low frequencies at the bottom.
+
+    Arrays keep low frequencies at row 0 (see DESIGN); only the display flips.
+
+    Parameters
+    ----------
+    mel : np.ndarray [shape=(n_mels, frames)]
+        Mel spectrogram in dB (e.g. :func:`soundad.features.compute_mel`).
+    sr : int > 0 [Hz]
+        Sample rate of the audio.
+    hop_length : int > 0 [samples]
+        Hop between frames (for the time axis).
+    fmin, fmax : float [Hz]
+        Frequency range of the mel filters (for the frequency axis);
+        ``fmax=None`` means ``sr / 2``.
+    ax : matplotlib Axes or None, default=None
+    title : str or None, default=None
+    colorbar : bool, default=True
+        Add a colorbar labelled in dB.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import librosa.display
+
+    mel = np.asarray(mel)
+    if mel.ndim != 2:
+        raise ParameterError(f"mel has shape {mel.shape}; expected (n_mels, frames)")
+    fig, ax = _figure_and_axes(ax, (8, 3.5))
+    image = librosa.display.specshow(
+        mel,
+        sr=sr,
+        hop_length=hop_length,
+        x_axis="time",
+        y_axis="mel",
+        fmin=fmin,
+        fmax=sr / 2 if fmax is None else fmax,
+        ax=ax,
+    )
+    ax.set_xlabel("time [s]")
+    ax.set_ylabel("frequency [Hz]")
+    if colorbar:
+        fig.colorbar(image, ax=ax, format="%+2.0f dB", label="level [dB]")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- #
+# scores
+# --------------------------------------------------------------------------- #
+def plot_roc(
+    y_true,
+    scores=None,
+    *,
+    by: str | list[str] | None = None,
+    max_fpr: float = 0.1,
+    ax: Axes | None = None,
+    label: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """ROC curve(s) of anomaly scores, with AUC and pAUC in the legend.
+
+    Parameters
+    ----------
+    y_true : array-like [shape=(n_clips,)] or pd.DataFrame
+        Labels (1 / "abnormal" = positive) -- or a scores table with ``label``
+        and ``score`` columns (then leave ``scores`` out).
+    scores : array-like [shape=(n_clips,)] or None
+        Anomaly scores, higher = more anomalous.
+    by : str or list of str or None, default=None
+        With a table: draw one curve per group of these columns (e.g.
+        ``"detector"`` or ``["machine", "model_id"]``).
+    max_fpr : float in (0, 1], default=0.1
+        pAUC range, shaded on the plot.
+    ax : matplotlib Axes or None, default=None
+    label : str or None, default=None
+        Legend label of a single curve (prefix of each label with ``by``).
+    title : str or None, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    if by is not None:
+        if not isinstance(y_true, pd.DataFrame):
+            raise ParameterError("plot_roc: by= needs a scores table (DataFrame) as first argument")
+        keys = [by] if isinstance(by, str) else list(by)
+        missing = [k for k in keys if k not in y_true.columns]
+        if missing:
+            raise ParameterError(f"plot_roc: by column(s) {', '.join(missing)} not in the table")
+        curves = [
+            (", ".join(map(str, np.atleast_1d(values))), group)
+            for values, group in y_true.groupby(keys if len(keys) > 1 else keys[0], sort=True)
+        ]
+        curves = [(f"{label}: {name}" if label else name, group, None) for name, group in curves]
+    else:
+        curves = [(label, y_true, scores)]
+    fig, ax = _figure_and_axes(ax, (4.5, 4.5))
+    ax.axvspan(0, max_fpr, color="0.9", zorder=0, label=f"pAUC range (FPR ≤ {max_fpr:g})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", linewidth=1, label="chance")
+    for name, labels, values in curves:
+        y, s = _labels_and_scores(labels, values, what="plot_roc")
+        auc, pauc = auc_pauc(y, s, max_fpr=max_fpr, group=name)
+        fpr, tpr, _ = roc_curve(y, s)
+        text = f"AUC {auc:.3f}, pAUC {pauc:.3f}"
+        ax.plot(fpr, tpr, linewidth=1.5, label=f"{name} ({text})" if name else text)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate (normal clips flagged)")
+    ax.set_ylabel("true positive rate (anomalies found)")
+    ax.legend(loc="lower right", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_score_histograms(
+    y_true,
+    scores=None,
+    *,
+    bins: int = 30,
+    density: bool = True,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Histograms of anomaly scores of normal and abnormal clips (or windows).
+
+    Parameters
+    ----------
+    y_true : array-like [shape=(n,)] or pd.DataFrame
+        Labels (1 / "abnormal" = positive), or a table with ``label`` and
+        ``score`` columns (then leave ``scores`` out).
+    scores : array-like [shape=(n,)] or None
+        Anomaly scores, higher = more anomalous.
+    bins : int > 0, default=30
+        Number of bins, shared by both histograms.
+    density : bool, default=True
+        Normalise each histogram to unit area (classes of different size
+        stay comparable); otherwise counts.
+    ax : matplotlib Axes or None, default=None
+    title : str or None, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    y, s = _labels_and_scores(y_true, scores, what="plot_score_histograms")
+    if not isinstance(bins, (int, np.integer)) or bins <= 0:
+        raise ParameterError(f"bins={bins!r}; expected a positive integer")
+    if not np.isfinite(s).all():
+        raise ParameterError("plot_score_histograms: scores contain NaN/inf; expected finite")
+    fig, ax = _figure_and_axes(ax, (6, 3.5))
+    edges = np.histogram_bin_edges(s, bins=bins)
+    for value, name, color in ((0, "normal", "tab:blue"), (1, "abnormal", "tab:red")):
+        part = s[y == value]
+        if part.size:
+            ax.hist(part, bins=edges, density=density, alpha=0.55, color=color, label=f"{name} (n={part.size})")
+    ax.set_xlabel("anomaly score (higher = more anomalous)")
+    ax.set_ylabel("density" if density else "count")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_auc_heatmap(
+    results: pd.DataFrame,
+    *,
+    method: dict | str | None = None,
+    metric: str = "auc",
+    vmin: float = 0.5,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Machine x SNR heatmap of the mean AUC (or pAUC) of one method, cells annotated.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Output of :func:`soundad.evaluate.evaluate_scores` (means are taken
+        over model ids).
+    method : dict, str or None, default=None
+        Which method to show when ``results`` holds several: a dict of
+        method-column values (``{"detector": "gmm", "weights": "imagenet"}``)
+        or a single value found in exactly one method column (``"gmm"``).
+        None is fine when ``results`` holds one method only.
+    metric : {"auc", "pauc"}, default="auc"
+    vmin, vmax : float, default=0.5, 1.0
+        Colour range.
+    cmap : str, default="viridis"
+    ax : matplotlib Axes or None, default=None
+    title : str or None, default=None
+        Default: the metric and the method.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ParameterError
+        Unknown metric or method, or several methods left after ``method``
+        (the message lists them).
+    """
+    if metric not in ("auc", "pauc"):
+        raise ParameterError(f"metric={metric!r}; expected 'auc' or 'pauc'")
+    missing = [c for c in ("snr", "machine", metric) if c not in results.columns]
+    if missing:
+        raise ParameterError(f"results lack column(s) {', '.join(missing)}")
+    methods = method_columns(results)
+    table = results
+    if isinstance(method, str):
+        columns = [c for c in methods if (results[c].astype(str) == method).any()]
+        if len(columns) != 1:
+            raise ParameterError(
+                f"method={method!r} matches {len(columns)} method columns ({', '.join(columns) or 'none'}); "
+                "pass a dict such as {'detector': 'gmm'}"
+            )
+        method = {columns[0]: method}
+    if method:
+        for column, value in method.items():
+            if column not in methods:
+                raise ParameterError(f"method column {column!r} not in results; method columns: {', '.join(methods)}")
+            table = table[table[column].astype(str) == str(value)]
+        if table.empty:
+            raise ParameterError(f"no results for method {method}")
+    combos = table[methods].drop_duplicates() if methods else pd.DataFrame()
+    if len(combos) > 1:
+        listing = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in combos.to_dict("records")[:8])
+        raise ParameterError(f"results hold {len(combos)} methods, choose one with method=...: {listing}")
+    grid = table.groupby(["machine", "snr"])[metric].mean().unstack("snr")
+    grid = grid[sorted(grid.columns, key=lambda v: snr_sort_key([v])[0])]
+    fig, ax = _figure_and_axes(ax, (1.6 + 1.1 * grid.shape[1], 1.2 + 0.6 * grid.shape[0]))
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
+    ax.set_xlabel("SNR")
+    ax.set_ylabel("machine")
+    middle = (vmin + vmax) / 2
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            value = grid.iat[i, j]
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center",
+                        color="white" if value < middle else "black", fontsize="small")
+    fig.colorbar(image, ax=ax, label=metric.upper() if metric == "auc" else "pAUC")
+    if title is None:
+        described = ", ".join(f"{v}" for v in combos.iloc[0]) if len(combos) else ""
+        title = f"{'AUC' if metric == 'auc' else 'pAUC'}" + (f": {described}" if described else "")
+    ax.set_title(title)
+    return fig
