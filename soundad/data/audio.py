@@ -1,0 +1,167 @@
+"""Load one channel of a WAV clip as float32 (chapter 01).
+
+MIMII clips are 8-channel, 16-bit, 16 kHz WAV files of 10 s. Müller et al.
+use one microphone (channel 0); averaging the channels is the other common
+choice. :func:`load_audio` reads with :mod:`soundfile` (no resampling unless
+asked) and checks the file first, so that a truncated download fails loudly
+instead of silently giving a shorter clip.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from soundad.errors import DataError, ParameterError
+
+__all__ = ["load_audio"]
+
+_WAV_FORMATS = {"WAV", "WAVEX"}
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    channel: int | str = 0,
+    sr: float | None = None,
+    strict: bool = False,
+    expected_sr: int = 16000,
+) -> tuple[np.ndarray, int]:
+    """Read one channel (or the channel mean) of a WAV file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A WAV file (RIFF/WAVE, any PCM or float subtype, any channel count).
+    channel : int >= 0 or "mean", default=0
+        Which microphone to return; ``"mean"`` averages all channels.
+    sr : float > 0 [Hz] or None, default=None
+        Resample to this rate with :func:`librosa.resample`; ``None`` keeps
+        the file's own rate (no resampling).
+    strict : bool, default=False
+        If True, a file whose rate differs from ``expected_sr`` is an error.
+    expected_sr : int > 0 [Hz], default=16000
+        The rate ``strict`` checks against (MIMII's 16 kHz).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        The signal, full scale = 1.0. A silent clip gives zeros (no error).
+    sr : int [Hz]
+        Its sample rate (``sr`` if resampled, else the file's).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, not a WAV file, truncated (fewer bytes
+        than its header announces), corrupt, holds no samples, or (with
+        ``strict``) has another sample rate. The message names the file.
+    ParameterError
+        If ``channel`` is not a valid channel of this file (or not an int /
+        "mean"), or ``sr``/``expected_sr`` is not a positive number.
+
+    Examples
+    --------
+    >>> y, sr = load_audio("0dB/fan/id_00/normal/00000000.wav")  # doctest: +SKIP
+    >>> y.shape, y.dtype, sr  # doctest: +SKIP
+    ((160000,), dtype('float32'), 16000)
+    """
+    _check_channel_arg(channel)
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, Real) or not sr > 0):
+        raise ParameterError(f"sr must be a positive sample rate in Hz or None, got {sr!r}")
+    if isinstance(expected_sr, bool) or not isinstance(expected_sr, Real) or not expected_sr > 0:
+        raise ParameterError(f"expected_sr must be a positive sample rate in Hz, got {expected_sr!r}")
+
+    path = Path(path)
+    _check_riff(path)
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            if handle.format not in _WAV_FORMATS:
+                raise DataError(f"{str(path)!r} is a {handle.format} file, expected a WAV file")
+            file_sr = int(handle.samplerate)
+            n_channels = int(handle.channels)
+            if handle.frames == 0:
+                raise DataError(f"{str(path)!r} holds no samples, expected a clip of at least one sample")
+            if strict and file_sr != int(expected_sr):
+                raise DataError(
+                    f"{str(path)!r} has a sample rate of {file_sr} Hz, expected {int(expected_sr)} Hz "
+                    "(pass strict=False to accept it, or sr=... to resample)"
+                )
+            if isinstance(channel, (int, np.integer)) and not 0 <= channel < n_channels:
+                raise ParameterError(
+                    f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
+                    f"channel(s): expected 0..{n_channels - 1} or 'mean'"
+                )
+            data = handle.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise DataError(f"{str(path)!r} cannot be decoded as a WAV file: {exc}") from None
+
+    if channel == "mean":
+        y = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    else:
+        y = np.ascontiguousarray(data[:, int(channel)], dtype=np.float32)
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{str(path)!r} contains NaN or infinite samples, expected finite audio")
+
+    if sr is not None and float(sr) != file_sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=float(sr)).astype(np.float32, copy=False)
+        file_sr = int(round(float(sr)))
+    return y, file_sr
+
+
+def _check_channel_arg(channel) -> None:
+    if isinstance(channel, str):
+        if channel != "mean":
+            raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
+        return
+    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+        raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
+    if channel < 0:
+        raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
+
+
+def _check_riff(path: Path) -> None:
+    """Check that ``path`` is a complete RIFF/WAVE file, else raise DataError.
+
+    libsndfile quietly reads a truncated file as a shorter clip; here the
+    size the ``data`` chunk announces is compared with the bytes present.
+    """
+    if not path.exists():
+        raise DataError(f"audio file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise DataError(f"audio path {str(path)!r} is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"audio file {str(path)!r} is empty (0 bytes), expected a WAV file")
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            raise DataError(f"{str(path)!r} is not a WAV file: expected a RIFF/WAVE header")
+        if head[:4] == b"RF64":  # 64-bit sizes live in a ds64 chunk; leave them to libsndfile
+            return
+        offset = 12
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                raise DataError(f"{str(path)!r} is truncated or corrupt: no 'data' chunk found in the WAV file")
+            chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            offset += 8
+            if chunk_id == b"data":
+                available = size - offset
+                if chunk_size != 0xFFFFFFFF and available < chunk_size:
+                    raise DataError(
+                        f"{str(path)!r} is truncated: its header announces {chunk_size} bytes of audio, "
+                        f"but only {available} are present (re-download or re-create the file)"
+                    )
+                return
+            offset += chunk_size + (chunk_size & 1)
+            if offset > size:
+                raise DataError(f"{str(path)!r} is truncated or corrupt: chunk {chunk_id!r} runs past the end")
+            handle.seek(offset)

@@ -1,0 +1,192 @@
+"""Read the MIMII folder layout into a tidy table of clips (chapter 01).
+
+MIMII ships one zip per SNR and machine type; unpacked, every clip sits at
+
+.. code-block:: text
+
+    <root>/<snr>/<machine>/<model_id>/<label>/<8 digits>.wav
+    e.g.   0dB/fan/id_00/normal/00000000.wav
+
+The SNR folder is spelled differently depending on who unpacked it: the zips
+are called ``-6_dB_fan.zip``, the official baseline unpacks into ``min6dB``,
+others write ``-6dB`` or ``6_dB``. :func:`normalise_snr` maps all of these to
+one canonical spelling (``"-6dB"``, ``"0dB"``, ``"6dB"``) so that tables from
+differently unpacked copies compare equal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from soundad.errors import DataError
+
+__all__ = [
+    "LABELS",
+    "MACHINES",
+    "MODEL_IDS",
+    "SNRS",
+    "LAYOUT_COLUMNS",
+    "normalise_snr",
+    "read_layout",
+]
+
+#: The four machine types of MIMII "public 1.0".
+MACHINES = ("fan", "pump", "slider", "valve")
+#: The four product models per machine type released in MIMII "public 1.0".
+MODEL_IDS = ("id_00", "id_02", "id_04", "id_06")
+#: The three signal-to-noise ratios MIMII is mixed at, canonical spelling.
+SNRS = ("-6dB", "0dB", "6dB")
+#: The two labels, as MIMII's folder names.
+LABELS = ("normal", "abnormal")
+#: Columns of the table :func:`read_layout` returns, in order.
+LAYOUT_COLUMNS = ("clip_id", "path", "snr", "machine", "model_id", "label")
+
+_SNR_PATTERN = re.compile(
+    r"""^\s*
+    (?P<sign>[-+\u2212]|min|minus|m|plus|p)?   # -6, min6, m6, minus6, +6, plus6
+    _?\s*
+    (?P<value>\d+)
+    \s*_?\s*
+    db\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MODEL_ID_PATTERN = re.compile(r"^id_\d+$")
+_LAYOUT_HINT = "<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/<name>.wav"
+
+
+def normalise_snr(text: str | int) -> str:
+    """Return the canonical spelling of an SNR folder name.
+
+    Parameters
+    ----------
+    text : str or int
+        An SNR as MIMII's zips, its baseline or a user spell it:
+        ``"-6_dB"``, ``"min6dB"``, ``"m6dB"``, ``"-6dB"``, ``"0_dB"``,
+        ``"6dB"``, ``"+6 dB"``; an integer is read as decibels.
+
+    Returns
+    -------
+    snr : str
+        ``f"{value}dB"`` with a plain minus sign, e.g. ``"-6dB"``, ``"0dB"``,
+        ``"6dB"``. Zero never gets a sign.
+
+    Raises
+    ------
+    DataError
+        If ``text`` is not an SNR spelling (the message repeats it).
+
+    Examples
+    --------
+    >>> normalise_snr("-6_dB"), normalise_snr("min6dB"), normalise_snr("0_dB")
+    ('-6dB', '0dB', '0dB')
+    """
+    if isinstance(text, bool):
+        raise DataError(f"SNR must be a string like '-6dB' or an integer, got {text!r}")
+    if isinstance(text, int):
+        return f"{int(text)}dB"
+    if not isinstance(text, str):
+        raise DataError(f"SNR must be a string like '-6dB' or an integer, got {text!r}")
+    match = _SNR_PATTERN.match(text)
+    if match is None:
+        raise DataError(
+            f"cannot read {text!r} as an SNR: expected a folder name like "
+            "'-6dB', '-6_dB', 'min6dB', '0dB', '0_dB' or '6dB'"
+        )
+    value = int(match.group("value"))
+    sign = (match.group("sign") or "").lower()
+    if sign in {"-", "\u2212", "min", "minus", "m"}:
+        value = -value
+    return f"{value}dB"
+
+
+def read_layout(root: str | os.PathLike) -> pd.DataFrame:
+    """List every WAV file of a MIMII-layout directory as a tidy table.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Directory holding SNR folders, laid out as
+        ``<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/*.wav``. Hidden
+        files (names starting with ``.``) and non-WAV files are ignored.
+
+    Returns
+    -------
+    clips : pd.DataFrame
+        One row per WAV file, sorted by ``clip_id``, with the columns
+
+        - ``clip_id`` (str): POSIX path relative to ``root``, e.g.
+          ``"0dB/fan/id_00/normal/00000000.wav"``; unique key of the clip.
+        - ``path`` (str): absolute path of the file.
+        - ``snr`` (str): canonical SNR, see :func:`normalise_snr`.
+        - ``machine`` (str): machine type, e.g. ``"fan"``.
+        - ``model_id`` (str): product model, e.g. ``"id_00"``.
+        - ``label`` (str): ``"normal"`` or ``"abnormal"``.
+
+    Raises
+    ------
+    DataError
+        If ``root`` is missing or not a directory, holds no WAV files, or a
+        WAV file sits at a place that does not fit the layout (the message
+        names the file and the expected layout).
+
+    See Also
+    --------
+    mimii_split, random_split : add the train/test column.
+    """
+    root_path = Path(root).expanduser()
+    if not root_path.exists():
+        raise DataError(f"data directory {str(root_path)!r} does not exist; expected {_LAYOUT_HINT}")
+    if not root_path.is_dir():
+        raise DataError(f"data path {str(root_path)!r} is not a directory; expected {_LAYOUT_HINT}")
+    root_path = root_path.resolve()
+
+    rows = []
+    for dirpath, dirnames, filenames in os.walk(root_path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith(".") or not name.lower().endswith(".wav"):
+                continue
+            full = Path(dirpath) / name
+            rows.append(_parse_clip(root_path, full))
+    if not rows:
+        raise DataError(f"no WAV files found under {str(root_path)!r}; expected {_LAYOUT_HINT}")
+
+    clips = pd.DataFrame(rows, columns=list(LAYOUT_COLUMNS))
+    clips = clips.sort_values("clip_id", kind="stable").reset_index(drop=True)
+    return clips
+
+
+def _parse_clip(root: Path, full: Path) -> dict:
+    """Split one WAV path into the layout's fields, or raise DataError."""
+    rel = full.relative_to(root)
+    parts = rel.parts
+    if len(parts) != 5:
+        hint = ""
+        if len(parts) == 4:
+            hint = " (is the root one level too deep, inside an SNR folder? point it at the parent)"
+        elif len(parts) == 6:
+            hint = " (is the root one level too high? point it at the folder holding the SNR folders)"
+        raise DataError(f"WAV file {rel.as_posix()!r} under {str(root)!r} does not fit the layout {_LAYOUT_HINT}{hint}")
+    snr_dir, machine, model_id, label, _ = parts
+    try:
+        snr = normalise_snr(snr_dir)
+    except DataError as exc:
+        raise DataError(f"WAV file {rel.as_posix()!r}: its SNR folder {snr_dir!r} is not an SNR; {exc}") from None
+    if label not in LABELS:
+        raise DataError(
+            f"WAV file {rel.as_posix()!r}: label folder {label!r} must be 'normal' or 'abnormal' ({_LAYOUT_HINT})"
+        )
+    if not _MODEL_ID_PATTERN.match(model_id):
+        raise DataError(f"WAV file {rel.as_posix()!r}: model folder {model_id!r} must look like 'id_00' ({_LAYOUT_HINT})")
+    return {
+        "clip_id": rel.as_posix(),
+        "path": str(full),
+        "snr": snr,
+        "machine": machine,
+        "model_id": model_id,
+        "label": label,
+    }
