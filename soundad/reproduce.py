@@ -771,7 +771,19 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
 # --------------------------------------------------------------------------- figures
 
 
-def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str) -> None:
+def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str,
+                  max_panels: int = 12, max_groups: int = 4) -> list[Path]:
+    """Draw the AUC heatmaps, ROC curves and score histograms into ``folder`` (PNG).
+
+    - ``auc_heatmap.png``: machine × SNR mean AUC, one panel per method;
+    - ``roc.png``: one panel per method, one curve per group (per machine when
+      there are more than ``max_groups`` groups);
+    - ``score_histograms.png``: normal vs abnormal clip scores, one row per
+      method and one column per group (the first ``max_groups`` groups; scores
+      of different groups live on different scales, so they are not pooled).
+
+    At most ``max_panels`` methods are drawn (all are in results.csv).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -780,16 +792,52 @@ def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, 
     from soundad import plots
 
     folder.mkdir(parents=True, exist_ok=True)
-    ok = results[results["auc"].notna()]
-    figs = {
-        "auc_heatmap.png": plots.plot_auc_heatmap(ok, title=f"AUC per machine and SNR ({data_name})"),
-        "roc.png": plots.plot_roc(scores, title=f"ROC curves ({data_name})"),
-        "score_histograms.png": plots.plot_score_histograms(scores, title=f"Clip scores ({data_name})"),
-    }
-    for name, fig in figs.items():
+    ok = results[results["auc"].notna()].rename(columns={"id": "model_id"})
+    methods = list(dict.fromkeys(ok["method"]))[:max_panels]
+    keys = ["snr", "machine", "model_id"]
+    groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()
+    shown_groups = groups[:max_groups]
+    ncols = min(3, len(methods))
+    nrows = math.ceil(len(methods) / ncols)
+    written = []
+
+    def save(fig, name):
         with atomic_path(folder / name) as tmp:
-            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
+        written.append(folder / name)
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.2 * nrows), squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        plots.plot_auc_heatmap(ok[["method", *keys, "auc", "pauc"]], method={"method": method}, ax=ax, title=method)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    fig.suptitle(f"Mean AUC per machine and SNR ({data_name})")
+    fig.tight_layout()
+    save(fig, "auc_heatmap.png")
+
+    by = keys if len(groups) <= max_groups else "machine"
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 5.0 * nrows), squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        table = scores[scores["method"] == method][[*keys, "label", "score"]]
+        plots.plot_roc(table, by=by, ax=ax, title=method)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    fig.suptitle(f"ROC curves of the clip scores ({data_name})")
+    fig.tight_layout()
+    save(fig, "roc.png")
+
+    fig, axes = plt.subplots(len(methods), len(shown_groups), figsize=(3.6 * len(shown_groups), 2.6 * len(methods)),
+                             squeeze=False)
+    for row, method in zip(axes, methods):
+        for ax, group in zip(row, shown_groups):
+            mask = (scores["method"] == method) & (scores[keys] == group).all(axis=1)
+            plots.plot_score_histograms(scores.loc[mask, ["label", "score"]], ax=ax,
+                                        title=f"{method}\n{'/'.join(group)}")
+    fig.suptitle(f"Clip anomaly scores, normal vs abnormal ({data_name})")
+    fig.tight_layout()
+    save(fig, "score_histograms.png")
+    return written
 
 
 # --------------------------------------------------------------------------- extract (CLI)
