@@ -1,6 +1,65 @@
-"""Machine sounds: MIMII layout, splits, audio loading, downloads, synthetic data (chapter 01)."""
+"""Machine sounds for anomaly detection (chapter 01).
+
+- :mod:`~soundad.data.layout`: MIMII's folder layout → a tidy clip table
+  (:func:`read_layout`, :func:`normalise_snr`).
+- :mod:`~soundad.data.split`: train/test splits (:func:`mimii_split`,
+  :func:`random_split`).
+- :mod:`~soundad.data.audio`: one channel of a WAV file as float32
+  (:func:`load_audio`).
+- :mod:`~soundad.data.download`: MIMII from Zenodo, whole (md5-checked,
+  resumable) or a few clips via HTTP range requests
+  (:func:`download_mimii`, :func:`fetch_mimii_subset`).
+- :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, the
+  offline default (:func:`write_synthetic_dataset`).
+- :mod:`~soundad.data.source`: which data a notebook uses
+  (:func:`resolve_data` → :class:`DataSource`).
+"""
 
 from .audio import load_audio
+from .download import (
+    MIMII_ARCHIVES,
+    ZENODO_URL,
+    MimiiArchive,
+    download_file,
+    download_mimii,
+    extract_zip,
+    fetch_mimii_subset,
+    is_reachable,
+    mimii_archive_name,
+    mimii_url,
+)
 from .layout import LABELS, LAYOUT_COLUMNS, MACHINES, MODEL_IDS, SNRS, normalise_snr, read_layout
+from .source import DataSource, default_cache_dir, resolve_data
 from .split import GROUP_COLUMNS, mimii_split, random_split
 from .synth import ANOMALIES, synthesize_factory_noise, synthesize_machine_sound, write_synthetic_dataset
+
+__all__ = [
+    "ANOMALIES",
+    "GROUP_COLUMNS",
+    "LABELS",
+    "LAYOUT_COLUMNS",
+    "MACHINES",
+    "MIMII_ARCHIVES",
+    "MODEL_IDS",
+    "SNRS",
+    "ZENODO_URL",
+    "DataSource",
+    "MimiiArchive",
+    "default_cache_dir",
+    "download_file",
+    "download_mimii",
+    "extract_zip",
+    "fetch_mimii_subset",
+    "is_reachable",
+    "load_audio",
+    "mimii_archive_name",
+    "mimii_split",
+    "mimii_url",
+    "normalise_snr",
+    "random_split",
+    "read_layout",
+    "resolve_data",
+    "synthesize_factory_noise",
+    "synthesize_machine_sound",
+    "write_synthetic_dataset",
+]

@@ -1,0 +1,244 @@
+"""Pick the data a notebook runs on: real MIMII, a subset, or synthetic (chapter 01).
+
+``resolve_data("auto")`` tries, in order:
+
+1. ``$SOUNDAD_DATA``, a directory in MIMII's layout (a full download, or the
+   40-clip sample CI uses);
+2. the MIMII subset (fan id_00 at 0 dB, 50 normal + 50 abnormal clips,
+   fetched once into the cache with range requests) — skipped quickly when
+   offline (a 3 s probe), or when ``$SOUNDAD_OFFLINE`` is set;
+3. the built-in synthetic machine sounds, generated once into the cache.
+
+The cache directory is ``$SOUNDAD_CACHE`` or ``~/.cache/soundad``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from soundad.errors import DataError, DownloadError, ParameterError
+
+from .download import _STATE_DIR, _base_url, _subset_complete, fetch_mimii_subset, is_reachable, mimii_archive_name
+from .layout import MACHINES, SNRS, normalise_snr, read_layout
+from .synth import MANIFEST_NAME, write_synthetic_dataset
+
+__all__ = [
+    "DATA_ENV",
+    "OFFLINE_ENV",
+    "SUBSET_DEFAULTS",
+    "SYNTHETIC_DEFAULTS",
+    "DataSource",
+    "default_cache_dir",
+    "resolve_data",
+]
+
+#: Environment variable naming a MIMII-layout directory to use.
+DATA_ENV = "SOUNDAD_DATA"
+#: Environment variable naming the cache directory.
+CACHE_ENV = "SOUNDAD_CACHE"
+#: Environment variable that, when set (not "0"), keeps ``"auto"`` off the network.
+OFFLINE_ENV = "SOUNDAD_OFFLINE"
+
+#: The synthetic set ``"auto"`` falls back to: small enough for a laptop CPU.
+SYNTHETIC_DEFAULTS = {
+    "machines": MACHINES,
+    "snrs": SNRS,
+    "ids": ("id_00",),
+    "n_normal": 30,
+    "n_abnormal": 10,
+    "duration": 10.0,
+    "sr": 16000,
+}
+#: The MIMII subset ``"auto"`` tries to fetch.
+SUBSET_DEFAULTS = {"snr": "0dB", "machine": "fan", "model_id": "id_00", "n_normal": 50, "n_abnormal": 50}
+
+_KINDS = ("env", "mimii-subset", "synthetic", "path")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a run's clips come from.
+
+    Attributes
+    ----------
+    root : Path
+        Directory in MIMII's layout (see :func:`read_layout`).
+    name : str
+        Short label for titles, e.g. ``"synthetic"`` or
+        ``"MIMII subset (fan id_00, 0 dB)"``.
+    kind : {"env", "mimii-subset", "synthetic", "path"}
+        How it was found.
+    """
+
+    root: Path
+    name: str
+    kind: str
+
+    def clips(self) -> pd.DataFrame:
+        """The clip table of :attr:`root` (:func:`read_layout`)."""
+        return read_layout(self.root)
+
+
+def default_cache_dir() -> Path:
+    """``$SOUNDAD_CACHE`` if set, else ``~/.cache/soundad``."""
+    return Path(os.environ.get(CACHE_ENV) or "~/.cache/soundad").expanduser()
+
+
+def resolve_data(
+    data: str | os.PathLike | DataSource = "auto",
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    synthetic: Mapping | None = None,
+    subset: Mapping | None = None,
+    base_url: str | None = None,
+    timeout: float = 3.0,
+    progress: bool = False,
+) -> DataSource:
+    """Find (or make) the data a notebook or run uses.
+
+    Parameters
+    ----------
+    data : str, path-like or DataSource, default="auto"
+        - ``"auto"``: ``$SOUNDAD_DATA``, else the MIMII subset if the network
+          allows (or it is cached), else synthetic data (see module docs);
+        - ``"synthetic"``: the synthetic set, generated once into the cache;
+        - ``"mimii-subset"``: the MIMII subset; download errors are raised;
+        - ``"env"``: ``$SOUNDAD_DATA`` (an error if unset);
+        - any other string or path: that directory, in MIMII's layout;
+        - a :class:`DataSource` is returned unchanged.
+    cache_dir : str or path-like or None, default=None
+        ``None`` uses :func:`default_cache_dir`. Data lives in ``<cache>/data``.
+    seed : int, default=0
+        Seed of the synthetic data.
+    synthetic : mapping or None, default=None
+        Overrides of :data:`SYNTHETIC_DEFAULTS` (keyword arguments of
+        :func:`write_synthetic_dataset`).
+    subset : mapping or None, default=None
+        Overrides of :data:`SUBSET_DEFAULTS` (keyword arguments of
+        :func:`fetch_mimii_subset`).
+    base_url : str or None, default=None
+        MIMII mirror, as in :func:`fetch_mimii_subset`.
+    timeout : float [s], default=3.0
+        How long ``"auto"`` waits for the network before falling back.
+    progress : bool, default=False
+        Show progress bars while downloading or generating.
+
+    Returns
+    -------
+    source : DataSource
+
+    Raises
+    ------
+    DataError
+        If a given path (or ``$SOUNDAD_DATA``) does not exist or holds no clips.
+    DownloadError
+        For ``data="mimii-subset"`` when the download fails.
+    ParameterError
+        For a ``data`` of the wrong type or unknown override keys.
+    """
+    if isinstance(data, DataSource):
+        return data
+    if not isinstance(data, (str, os.PathLike)):
+        raise ParameterError(f"data must be 'auto', 'synthetic', 'mimii-subset', 'env', a path or a DataSource, got {data!r}")
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    synth_kw = _merge(SYNTHETIC_DEFAULTS, synthetic, "synthetic")
+    subset_kw = _merge(SUBSET_DEFAULTS, subset, "subset")
+
+    if isinstance(data, str) and data == "auto":
+        env = os.environ.get(DATA_ENV)
+        if env:
+            return _from_path(env, kind="env")
+        source = _try_subset(cache, subset_kw, base_url=base_url, timeout=timeout, progress=progress)
+        if source is not None:
+            return source
+        return _synthetic(cache, synth_kw, seed=seed, progress=progress)
+    if isinstance(data, str) and data == "synthetic":
+        return _synthetic(cache, synth_kw, seed=seed, progress=progress)
+    if isinstance(data, str) and data == "mimii-subset":
+        root = fetch_mimii_subset(_subset_dir(cache), base_url=base_url, progress=progress, **subset_kw)
+        return DataSource(root=root, name=_subset_name(subset_kw), kind="mimii-subset")
+    if isinstance(data, str) and data == "env":
+        env = os.environ.get(DATA_ENV)
+        if not env:
+            raise DataError(f"data='env' but ${DATA_ENV} is not set; set it to a directory in MIMII's layout")
+        return _from_path(env, kind="env")
+    return _from_path(data, kind="path")
+
+
+def _merge(defaults: Mapping, overrides: Mapping | None, what: str) -> dict:
+    merged = dict(defaults)
+    if overrides:
+        unknown = sorted(set(overrides) - set(defaults))
+        if unknown:
+            raise ParameterError(f"unknown {what} setting(s) {unknown}; expected some of {sorted(defaults)}")
+        merged.update(overrides)
+    return merged
+
+
+def _from_path(path, *, kind: str) -> DataSource:
+    root = Path(path).expanduser()
+    clips = read_layout(root)  # raises DataError for a missing/empty directory
+    return DataSource(root=root.resolve(), name=_describe(root, clips), kind=kind)
+
+
+def _subset_dir(cache: Path) -> Path:
+    return cache / "data" / "mimii-subset"
+
+
+def _subset_name(kw: Mapping) -> str:
+    snr = normalise_snr(kw["snr"])
+    return f"MIMII subset ({kw['machine']} {kw['model_id']}, {snr[:-2]} dB)"
+
+
+def _try_subset(cache: Path, kw: dict, *, base_url, timeout: float, progress: bool) -> DataSource | None:
+    dest = _subset_dir(cache)
+    snr = normalise_snr(kw["snr"])
+    marker = dest / _STATE_DIR / f"subset-{snr}-{kw['machine']}-{kw['model_id']}.json"
+    settings = {
+        "archive": mimii_archive_name(snr, kw["machine"]),
+        "model_id": kw["model_id"],
+        "n_normal": kw["n_normal"],
+        "n_abnormal": kw["n_abnormal"],
+    }
+    if _subset_complete(marker, dest, settings):
+        return DataSource(root=dest.resolve(), name=_subset_name(kw), kind="mimii-subset")
+    if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
+        return None
+    url = _base_url(base_url) + settings["archive"]
+    if not is_reachable(url, timeout=timeout):
+        return None
+    try:
+        root = fetch_mimii_subset(dest, base_url=base_url, progress=progress, **kw)
+    except (DownloadError, DataError) as exc:
+        warnings.warn(f"could not fetch the MIMII subset ({exc}); using synthetic data instead", stacklevel=3)
+        return None
+    return DataSource(root=root.resolve(), name=_subset_name(kw), kind="mimii-subset")
+
+
+def _synthetic(cache: Path, kw: dict, *, seed: int, progress: bool) -> DataSource:
+    key = json.dumps({**{k: list(v) if isinstance(v, (tuple, list)) else v for k, v in kw.items()}, "seed": seed}, sort_keys=True)
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+    root = write_synthetic_dataset(cache / "data" / f"synthetic-{digest}", seed=seed, progress=progress, **kw)
+    return DataSource(root=Path(root).resolve(), name="synthetic", kind="synthetic")
+
+
+def _describe(root: Path, clips: pd.DataFrame) -> str:
+    machines = sorted(clips["machine"].unique())
+    models = clips[["machine", "model_id"]].drop_duplicates()
+    snrs = sorted(clips["snr"].unique(), key=lambda s: int(s[:-2]))
+    if len(models) == 1:
+        what = f"{machines[0]} {models['model_id'].iloc[0]}"
+    else:
+        what = f"{len(machines)} machine type{'s' * (len(machines) > 1)}, {len(models)} models"
+    where = "/".join(s[:-2] for s in snrs) + " dB"
+    label = "synthetic" if (Path(root) / MANIFEST_NAME).exists() else Path(root).resolve().name
+    return f"{label} ({what}, {where})"
