@@ -128,3 +128,21 @@ def test_list_options_parse_into_tuples():
     assert args.layers == (None, "layer3")
     assert args.weights == ("imagenet", "random")
     assert args.split == "auto"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:  # bind, read the port, close: nothing listens there afterwards
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("extra", [["--snrs", "0dB", "--machines", "fan"], ["--subset", "--normal", "2", "--abnormal", "2"]])
+def test_download_from_an_unreachable_server_exits_2_with_one_line(tmp_path, capsys, extra):
+    url = f"http://127.0.0.1:{_closed_port()}/records/3384388/files"
+    rc = main(["download", str(tmp_path / "mimii"), "--url", url, *extra])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("soundad download: error:") and err.count("\n") == 1
+    assert "127.0.0.1" in err
