@@ -7,7 +7,7 @@ package, so that what the command does can be read (and called) in Python:
 ``synth``      :func:`soundad.data.write_synthetic_dataset`
 ``download``   :func:`soundad.data.download_mimii` /
                :func:`soundad.data.fetch_mimii_subset`
-``extract``    :func:`soundad.extract.extract_features`
+``extract``    :func:`soundad.extract.extract_features` + ``save_features``
 ``reproduce``  :func:`soundad.reproduce.run_grid`
 ``bench``      :func:`soundad.bench.run_bench`
 =============  ==========================================================
@@ -157,22 +157,33 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from soundad.reproduce import extract_and_save
+    from soundad.data import read_layout
+    from soundad.extract import extract_features, save_features
+    from soundad.features import ImageConfig
 
-    result = extract_and_save(
-        args.data,
-        out=args.out,
+    clips = read_layout(args.data)
+    image = ImageConfig(size=args.image_size) if args.image_size is not None else ImageConfig()
+    wf = extract_features(
+        clips,
         backbone=args.backbone,
         weights=args.weights,
         layer=args.layer,
+        image=image,
+        channel=args.channel,
         device=args.device,
         batch_size=args.batch_size,
         cache_dir=args.cache,
-        channel=args.channel,
-        image_size=args.image_size,
         progress=not args.quiet,
     )
-    print(result.describe())
+    out = save_features(wf, args.out)
+    source = "served from the feature cache" if wf.from_cache else (
+        f"computed ({wf.stats.get('cached_clips', 0)} of {len(clips)} clips from the cache)"
+        if args.cache is not None else "computed (no cache)")
+    print(
+        f"{len(wf.clip_ids)} windows of {len(clips)} clips -> {wf.features.shape[1]}-d features "
+        f"({wf.backbone}, {wf.weights} weights, layer {wf.layer}); {source}"
+    )
+    print(f"{wf.seconds:.2f} s, {wf.windows_per_second:.1f} windows/s; saved to {out}")
     return 0
 
 
@@ -328,8 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read the clips under --data (soundad.data.read_layout), turn each into mel windows, "
             "images and frozen-backbone features (soundad.extract.extract_features, through the feature "
-            "cache), and save them to --out as features.npy (float32, windows x features), "
-            "windows.csv (one row per window: its clip_id and labels) and meta.json. "
+            "cache), and save them to --out (soundad.extract.save_features): features.npy (float32, "
+            "windows x features), windows.csv (clip_id and window index per row) and meta.json. "
             "Prints the windows per second and whether the features came from the cache."
         ),
     )
@@ -346,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="0", metavar="C",
                    help="microphone channel of multi-channel WAVs: an index, or 'mean'")
     p.add_argument("--cache", default=None, metavar="DIR",
-                   help="feature cache directory (default: the library's cache directory)")
+                   help="feature cache directory; a second run with the same settings reads the features "
+                        "from it (default: no cache)")
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the features into")

@@ -69,7 +69,6 @@ __all__ = [
     "MIN_TRAIN_CLIPS",
     "Method",
     "choose_split",
-    "extract_and_save",
     "load_clips",
     "run_grid",
     "write_summary",
@@ -371,7 +370,8 @@ def run_grid(
     out : str or os.PathLike
         Output directory; reusing it resumes (finished cells are skipped).
     cache_dir : str, os.PathLike or None, default=None
-        Feature cache directory passed to :func:`soundad.extract.extract_features`.
+        Feature cache directory passed to :func:`soundad.extract.extract_features`;
+        None: ``out/feature-cache``.
     device : {"auto", "cpu", "cuda", "mps"}, default="auto"
         Torch device for feature extraction and the autoencoders.
     batch_size : int, default=32
@@ -408,6 +408,7 @@ def run_grid(
     log = _Log(progress)
     out = Path(out)
     clips, data_name = load_clips(data)  # data errors first: they need no torch
+    cache_dir = Path(cache_dir) if cache_dir is not None else out / "feature-cache"
     backbones = _as_tuple(backbones, "backbones")
     weights = _as_tuple(weights, "weights")
     layers = _as_tuple(layers, "layers") or (None,)
@@ -484,7 +485,7 @@ def run_grid(
                 log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: features of {len(needed)} clips")
                 feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
                                  window=window, image=image, channel=channel, device=device,
-                                 batch_size=batch_size, cache_dir=cache_dir, progress=progress)
+                                 batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress)
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
                 for key, pending in todo.items():
                     for method, fp in pending:
@@ -570,12 +571,12 @@ def _check_names(*, backbones, weights, detectors, baselines) -> None:
 
 
 def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, device, batch_size, cache_dir,
-             progress):
+             seed, progress):
     from soundad.extract import extract_features
 
     return extract_features(
         clips, backbone=backbone, weights=weights, layer=layer, mel=mel, window=window, image=image,
-        channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, progress=progress,
+        channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
     )
 
 
@@ -838,84 +839,3 @@ def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, 
     fig.tight_layout()
     save(fig, "score_histograms.png")
     return written
-
-
-# --------------------------------------------------------------------------- extract (CLI)
-
-
-@dataclass
-class SavedFeatures:
-    """What :func:`extract_and_save` wrote, and how fast."""
-
-    out: Path
-    n_clips: int
-    n_windows: int
-    feature_dim: int
-    backbone: str
-    weights: str
-    layer: str
-    seconds: float
-    windows_per_second: float
-    from_cache: bool
-
-    def describe(self) -> str:
-        source = "served from the feature cache" if self.from_cache else "computed (now cached)"
-        return (
-            f"{self.n_windows} windows of {self.n_clips} clips -> {self.feature_dim}-d features "
-            f"({self.backbone}, {self.weights} weights, layer {self.layer}); {source}; "
-            f"{self.seconds:.2f} s, {self.windows_per_second:.1f} windows/s; saved to {self.out}"
-        )
-
-
-def extract_and_save(data, *, out, backbone="efficientnet_lite0", weights="imagenet", layer=None,
-                     device="auto", batch_size=32, cache_dir=None, channel=0, image_size=None,
-                     progress=True) -> SavedFeatures:
-    """Extract window features of every clip under ``data`` and save them to ``out``.
-
-    Writes ``features.npy`` (float32 [shape=(n_windows, feature_dim)]),
-    ``windows.csv`` (one row per window: its clip's ``clip_id, snr, machine,
-    model_id, label``) and ``meta.json`` (backbone, weights, layer, timing).
-
-    Parameters
-    ----------
-    data : str, os.PathLike, DataSource or pd.DataFrame
-        The clips (see :func:`load_clips`).
-    out : str or os.PathLike
-        Directory to write into.
-    backbone, weights, layer, device, batch_size, cache_dir, channel, progress
-        Passed to :func:`soundad.extract.extract_features`.
-    image_size : int or None [px]
-        Side of the window images (None: :class:`soundad.features.ImageConfig`'s).
-
-    Returns
-    -------
-    saved : SavedFeatures
-    """
-    from soundad.features import ImageConfig, MelConfig, WindowConfig
-
-    clips, data_name = load_clips(data)
-    image = ImageConfig(size=int(image_size)) if image_size is not None else ImageConfig()
-    t0 = time.perf_counter()
-    feats = _extract(clips, backbone=backbone, weights=weights, layer=layer, mel=MelConfig(), window=WindowConfig(),
-                     image=image,
-                     channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir,
-                     progress=progress)
-    seconds = time.perf_counter() - t0
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "features.npy") as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, np.asarray(feats.features, dtype=np.float32))
-    table = clips.set_index("clip_id").loc[np.asarray(feats.clip_ids), ["snr", "machine", "model_id", "label"]]
-    _write_csv(table.reset_index(), out / "windows.csv")
-    n_windows = int(len(feats.clip_ids))
-    from_cache = bool(getattr(feats, "from_cache", False))
-    saved = SavedFeatures(
-        out=out, n_clips=int(clips.shape[0]), n_windows=n_windows, feature_dim=int(feats.features.shape[1]),
-        backbone=str(feats.backbone), weights=str(feats.weights), layer=str(feats.layer), seconds=seconds,
-        windows_per_second=n_windows / seconds if seconds > 0 else math.inf, from_cache=from_cache,
-    )
-    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(saved).items()}
-    meta["data"] = data_name
-    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
-    return saved
