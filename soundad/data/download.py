@@ -322,10 +322,11 @@ class _RangeReader:
     """A read-only, seekable file over HTTP range requests (enough for :mod:`zipfile`).
 
     Reads ahead ``block_size`` bytes per request, so that consecutive small
-    reads (a zip's local header, then its data) cost one request.
+    reads cost one request; :meth:`prefetch` fetches a known span (a zip
+    member's local header and data) in one request.
     """
 
-    def __init__(self, url: str, size: int, *, timeout: float, block_size: int = 4 << 20):
+    def __init__(self, url: str, size: int, *, timeout: float, block_size: int = 64 << 10):
         self.url, self.size, self.timeout, self.block_size = url, size, timeout, block_size
         self.requests = 0
         self._pos = 0
@@ -363,6 +364,13 @@ class _RangeReader:
         out = self._buf[start - self._buf_start : end - self._buf_start]
         self._pos = end
         return out
+
+    def prefetch(self, start: int, length: int) -> None:
+        """Fetch bytes ``[start, start + length)`` (clipped to the file) in one request."""
+        end = min(self.size, start + length)
+        if start < end and not (self._buf_start <= start and end <= self._buf_start + len(self._buf)):
+            self._buf = self._fetch(start, end)
+            self._buf_start = start
 
     def _fetch(self, start: int, end: int) -> bytes:
         self.requests += 1
@@ -444,7 +452,9 @@ def _member_target(name: str, dest: Path, snr: str, archive: str) -> tuple[str, 
     return parts
 
 
-def _extract_members(zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo], dest: Path, snr: str, archive: str, *, progress: bool, desc: str) -> list[Path]:
+def _extract_members(
+    zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo], dest: Path, snr: str, archive: str, *, progress: bool, desc: str
+) -> list[Path]:
     targets = []
     for info in infos:
         parts = _member_target(info.filename, dest, snr, archive)
@@ -459,6 +469,11 @@ def _extract_members(zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo], dest
     try:
         for info, target in targets:
             if not (target.exists() and target.stat().st_size == info.file_size):
+                if isinstance(zf.fp, _RangeReader):
+                    # local header (30 bytes + name + extra field, which may differ
+                    # from the central directory's: allow some slack) and the data
+                    span = 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra) + 1024 + info.compress_size
+                    zf.fp.prefetch(info.header_offset, span)
                 try:
                     with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
                         shutil.copyfileobj(src, out, 1 << 20)

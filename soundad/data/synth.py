@@ -511,8 +511,11 @@ def write_synthetic_dataset(
 
     Files land at ``<out>/<snr>/<machine>/<id>/{normal,abnormal}/NNNNNNNN.wav``
     (mono, 16-bit PCM), numbered from ``00000000`` per folder as in MIMII.
-    A manifest (``soundad-synthetic.json``) is written last; calling again
-    with the same settings finds it and returns at once.
+    A manifest (``soundad-synthetic.json``) is written last: it records the
+    settings, every clip written and, per abnormal clip, the anomaly's kind
+    and severity (keys like ``"fan/id_00/abnormal/00000000.wav"``, the same
+    at every SNR). Calling again with the same settings finds it and returns
+    at once.
 
     Parameters
     ----------
