@@ -611,7 +611,7 @@ def load_backbone(
     if channels_last:
         backbone = backbone.to(memory_format=torch.channels_last)
     backbone = backbone.to(device)
-    with torch.inference_mode():
-        probe = torch.zeros((1, 3, input_size, input_size), device=device)
+    with torch.inference_mode():  # D does not depend on the image size; a small probe is quick
+        probe = torch.zeros((1, 3, 64, 64), device=device)
         backbone.feature_dim = int(backbone(probe).shape[1])
     return backbone

@@ -1,0 +1,201 @@
+"""An on-disk cache of per-clip window features (chapter 03).
+
+Extracting features is the slow step of the whole study (a frozen CNN on every
+mel window of every clip), and its result depends only on the audio file and
+on the settings. So :func:`soundad.extract.extract_features` stores one
+``.npy`` file per (clip, settings) and reuses it.
+
+Key of an entry: SHA-256 of
+
+- the *settings*: every parameter that changes the numbers -- ``MelConfig``,
+  ``WindowConfig``, ``ImageConfig``, the channel, the backbone, its weights
+  (tag and exact checkpoint name), the layer(s), the numerics (device type,
+  half precision, BatchNorm folding, memory format) and the soundad, torch and
+  torchvision versions;
+- the *audio file's identity*: its size and the SHA-256 of its first and last
+  MiB. A content hash, not the path and modification time, so the cache
+  survives moving, copying or re-downloading the data set and cannot be fooled
+  by a file rewritten within the same second. Reading at most 2 MiB per clip
+  costs a few milliseconds; MIMII clips (2.5 MB) are then almost fully hashed.
+  A change in the middle of a large file that keeps its size would go
+  unnoticed -- the price of not reading whole files.
+
+Layout::
+
+    cache_dir/
+      <settings digest[:16]>/
+        settings.json            # the settings, readable; feature_dim once known
+        <clip digest[:2]>/<clip digest>.npy   # float32 [shape=(n_windows, D)]
+
+Every file is written atomically (:func:`soundad._io.atomic_path`). An entry
+that cannot be read, is not a 2-D float32 array, has the wrong number of
+windows or the wrong feature dimension, or holds non-finite values is reported
+with a warning, deleted and recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from soundad._io import atomic_path, atomic_write_text
+
+__all__ = ["FeatureCache", "file_fingerprint", "settings_digest", "CHUNK_BYTES"]
+
+#: Bytes hashed at each end of an audio file.
+CHUNK_BYTES = 1 << 20
+
+
+def file_fingerprint(path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES) -> str:
+    """Content fingerprint of a file: its size and the SHA-256 of its first and last ``chunk_bytes``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    chunk_bytes : int > 0 [bytes], default=1 MiB
+
+    Returns
+    -------
+    str
+        64 hex digits. Files up to ``2 * chunk_bytes`` are hashed whole.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    digest = hashlib.sha256(f"size={size};".encode())
+    with open(path, "rb") as handle:
+        if size <= 2 * chunk_bytes:
+            digest.update(handle.read())
+        else:
+            digest.update(handle.read(chunk_bytes))
+            handle.seek(size - chunk_bytes)
+            digest.update(handle.read(chunk_bytes))
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """Settings as JSON-able plain data (dataclasses become dicts with their class name)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"__class__": type(value).__name__}
+        out.update({f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        return out
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def settings_digest(settings: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON form of ``settings`` (64 hex digits)."""
+    text = json.dumps(_plain(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class FeatureCache:
+    """Per-clip feature files for one combination of settings.
+
+    Parameters
+    ----------
+    cache_dir : str or path-like
+        Root directory (created on first write).
+    settings : mapping
+        Everything that changes the features (see the module docstring);
+        dataclasses are allowed as values.
+
+    Attributes
+    ----------
+    directory : Path
+        ``cache_dir / settings_digest[:16]``.
+    feature_dim : int or None
+        ``D`` recorded by an earlier write, if any.
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike, settings: Mapping[str, Any]):
+        self.settings = _plain(settings)
+        self.digest = settings_digest(settings)
+        self.directory = Path(cache_dir) / self.digest[:16]
+        self.feature_dim: int | None = None
+        meta = self.directory / "settings.json"
+        if meta.is_file():
+            try:
+                recorded = json.loads(meta.read_text(encoding="utf-8"))
+                dim = recorded.get("feature_dim")
+                self.feature_dim = int(dim) if dim is not None else None
+            except (OSError, ValueError, TypeError, AttributeError):
+                warnings.warn(f"feature cache: unreadable {meta}; it will be rewritten", stacklevel=2)
+
+    def entry_path(self, fingerprint: str) -> Path:
+        """Where the features of the audio file with this fingerprint live."""
+        key = hashlib.sha256(f"{self.digest}:{fingerprint}".encode()).hexdigest()
+        return self.directory / key[:2] / f"{key}.npy"
+
+    def load(self, fingerprint: str, *, n_windows: int | None = None) -> np.ndarray | None:
+        """The cached features, or ``None`` on a miss or a corrupt entry.
+
+        Parameters
+        ----------
+        fingerprint : str
+            From :func:`file_fingerprint`.
+        n_windows : int or None
+            Expected number of rows, if known.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_windows, D), dtype=float32] or None
+            A corrupt entry (unreadable, wrong shape or dtype, non-finite)
+            triggers a warning and is deleted.
+        """
+        path = self.entry_path(fingerprint)
+        if not path.is_file():
+            return None
+        problem = None
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            problem = f"cannot be read ({err})"
+        else:
+            if array.ndim != 2 or array.dtype != np.float32:
+                problem = f"holds a {array.dtype} array of shape {array.shape}, expected float32 (n_windows, D)"
+            elif n_windows is not None and array.shape[0] != n_windows:
+                problem = f"has {array.shape[0]} windows, expected {n_windows}"
+            elif self.feature_dim is not None and array.shape[1] != self.feature_dim:
+                problem = f"has feature dimension {array.shape[1]}, expected {self.feature_dim}"
+            elif not np.all(np.isfinite(array)):
+                problem = "contains NaN or infinite values"
+        if problem is not None:
+            warnings.warn(f"feature cache entry {path} {problem}; recomputing it", stacklevel=2)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        return array
+
+    def save(self, fingerprint: str, features: np.ndarray) -> Path:
+        """Write ``features`` [shape=(n_windows, D)] atomically; return the entry's path."""
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        if features.ndim != 2:
+            raise ValueError(f"features must be 2-D (n_windows, D), got shape {features.shape}")
+        if self.feature_dim is None:
+            self.feature_dim = int(features.shape[1])
+            record = dict(self.settings)
+            record["feature_dim"] = self.feature_dim
+            atomic_write_text(self.directory / "settings.json", json.dumps(record, indent=1, sort_keys=True))
+        path = self.entry_path(fingerprint)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, features, allow_pickle=False)
+        return path

@@ -1,0 +1,620 @@
+"""Window features of many clips through a frozen backbone (chapter 03).
+
+:func:`extract_features` runs the chain of chapters 01-03 on every clip::
+
+    WAV --load_audio--> y --compute_mel--> mel --sliding_windows--> windows
+        --windows_to_images--> images --backbone--> features (one row per window)
+
+and returns a :class:`WindowFeatures`: the features of all windows of all
+clips, with the clip id of each row.
+
+How it is organised, and why:
+
+- **Streaming.** Clips are decoded and drawn as images one clip at a time by a
+  ``torch.utils.data.DataLoader`` (``num_workers`` worker processes); the main
+  process packs the images of consecutive clips into batches of
+  ``batch_size`` windows and runs the backbone. Only the images of the batches
+  in flight are in memory; the (small) features are accumulated.
+- **Overlap.** With ``num_workers >= 1`` the audio decoding, mel spectrogram and
+  image drawing of the next clips happen in another process while torch runs
+  the forward pass; they cost a small fraction of it.
+- **Cache.** With ``cache_dir`` set, each clip's features are stored on disk
+  (:mod:`soundad.cache`). All clips are looked up *first*; the backbone is
+  loaded only if something is missing, so a warm rerun touches neither the
+  model nor the network.
+- **Deterministic.** Same clips, settings and machine -> identical features:
+  the worker order is fixed, batches are always cut at the same windows, and
+  random weights come from ``seed``. (A clip computed in a different batch --
+  e.g. after some clips came from the cache -- can differ in the last float
+  bits, ~1e-6.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+import soundad
+from soundad._io import atomic_path, atomic_write_text
+from soundad.backbones import DEFAULT_LAYERS, load_backbone, resolve_device, resolve_weights, _check_name
+from soundad.cache import FeatureCache, file_fingerprint
+from soundad.errors import DataError, ParameterError
+from soundad.features import (
+    ImageConfig,
+    MelConfig,
+    WindowConfig,
+    compute_mel,
+    sliding_windows,
+    windows_to_images,
+)
+
+__all__ = [
+    "WindowFeatures",
+    "extract_features",
+    "clip_windows",
+    "save_features",
+    "load_features",
+    "default_num_workers",
+]
+
+
+@dataclass
+class WindowFeatures:
+    """Features of every window of every clip.
+
+    Attributes
+    ----------
+    features : np.ndarray [shape=(N, D), dtype=float32]
+        One row per window, clips in the order given, windows in time order.
+    clip_ids : np.ndarray [shape=(N,), dtype=str]
+        The clip of each row.
+    window_index : np.ndarray [shape=(N,), dtype=int64]
+        Position of each window within its clip (0, 1, ...).
+    backbone : str
+    weights : str
+        ``"imagenet"`` or ``"random"``.
+    weights_name : str
+        The exact checkpoint, e.g. ``"ResNet18_Weights.IMAGENET1K_V1"``.
+    layer : str
+    settings : dict
+        Everything that determined the features (the cache key's settings).
+    windows_per_second : float
+        ``N`` divided by the wall-clock time of the call.
+    seconds : float [s]
+        Wall-clock time of the call.
+    from_cache : bool
+        True if every clip came from the cache (the backbone was not loaded).
+    stats : dict
+        ``clips``, ``windows``, ``cached_clips``, ``computed_windows``,
+        ``load_seconds`` (backbone), ``forward_seconds``, ``batch_size``,
+        ``num_workers``, ``device``.
+    """
+
+    features: np.ndarray
+    clip_ids: np.ndarray
+    window_index: np.ndarray
+    backbone: str
+    weights: str
+    weights_name: str
+    layer: str
+    settings: dict = field(default_factory=dict)
+    windows_per_second: float = float("nan")
+    seconds: float = float("nan")
+    from_cache: bool = False
+    stats: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def feature_dim(self) -> int:
+        """``D``, the length of a feature vector."""
+        return int(self.features.shape[1])
+
+    def rows_of(self, clip_id: str) -> np.ndarray:
+        """Row indices of one clip's windows."""
+        return np.flatnonzero(self.clip_ids == clip_id)
+
+
+def default_num_workers() -> int:
+    """Worker processes used when ``num_workers=None``: 1 on a multi-core machine, else 0.
+
+    One worker keeps a clip or two of images ready while torch uses the cores
+    for the forward pass; preprocessing a clip costs a few percent of its
+    forward pass, so more workers only compete with torch for the cores.
+    """
+    return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
+# ------------------------------------------------------------------- per clip
+
+
+def clip_windows(
+    path: str | os.PathLike,
+    *,
+    mel: MelConfig = MelConfig(),
+    window: WindowConfig = WindowConfig(),
+    channel: int | str = 0,
+) -> np.ndarray:
+    """Mel windows of one audio file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A WAV file (read with :func:`soundad.data.load_audio`, resampled to
+        ``mel.sr`` if needed).
+    mel, window : MelConfig, WindowConfig
+    channel : int or "mean"
+
+    Returns
+    -------
+    windows : np.ndarray [shape=(n_windows, n_mels, length), dtype=float32]
+        In dB, as :func:`soundad.features.sliding_windows` returns them.
+    """
+    from soundad.data import load_audio  # the data stage; imported lazily
+
+    y, sr = load_audio(path, channel=channel, sr=mel.sr)
+    spec = compute_mel(y, sr=sr, config=mel)
+    try:
+        return sliding_windows(spec, length=window.length, hop=window.hop)
+    except ParameterError as err:
+        raise ParameterError(f"{os.fspath(path)!r}: {err}") from None
+
+
+class _ClipImages(torch.utils.data.Dataset):
+    """Dataset over clips: item ``i`` is ``(i, images of clip i)``."""
+
+    def __init__(self, paths, *, mel, window, image, channel, mean, std, channels_last):
+        self.paths = list(paths)
+        self.mel, self.window, self.image, self.channel = mel, window, image, channel
+        self.mean, self.std, self.channels_last = mean, std, channels_last
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        windows = clip_windows(self.paths[index], mel=self.mel, window=self.window, channel=self.channel)
+        images = windows_to_images(
+            windows, config=self.image, mean=self.mean, std=self.std, channels_last=self.channels_last
+        )
+        return index, images
+
+
+def _limit_blas_threads(worker_id: int | None = None):
+    """Let numpy/scipy's BLAS use one thread in the preprocessing (returns the limiter).
+
+    librosa's mel filter bank product goes through OpenBLAS; with several
+    BLAS threads fighting torch's threads for the same cores it runs 10x
+    slower (40-60 ms instead of 3 ms per 10-s clip, measured on 2 cores).
+    torch's own thread pool (OpenMP) is not affected.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return None
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _clip_table(clips) -> tuple[list[str], list[str]]:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(clips, pd.DataFrame):
+        missing = [c for c in ("clip_id", "path") if c not in clips.columns]
+        if missing:
+            raise ParameterError(
+                f"clips table lacks column(s) {missing}; expected at least 'clip_id' and 'path' "
+                f"(got {list(clips.columns)})"
+            )
+        ids = [str(c) for c in clips["clip_id"]]
+        paths = [os.fspath(p) for p in clips["path"]]
+    elif isinstance(clips, (str, os.PathLike)):
+        raise ParameterError("clips must be a table with 'clip_id' and 'path' columns or a list of paths, "
+                             f"got a single path {os.fspath(clips)!r}")
+    else:
+        paths = [os.fspath(p) for p in clips]
+        ids = list(paths)
+    if not paths:
+        raise ParameterError("extract_features got no clips")
+    return ids, paths
+
+
+def _expected_windows(path: str, mel: MelConfig, window: WindowConfig) -> int | None:
+    """Windows a clip will give, from its WAV header (None if not cheaply known)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(path)
+    except Exception:
+        return None
+    if int(info.samplerate) != mel.sr:
+        return None
+    frames = 1 + int(info.frames) // mel.hop_length
+    if frames < window.length:
+        return None
+    return 1 + (frames - window.length) // window.hop
+
+
+def _settings(*, backbone, tag, weights_name, layer, mel, window, image, channel, device, half, fuse_bn,
+              channels_last) -> dict:
+    import torchvision
+
+    return {
+        "backbone": backbone,
+        "weights": tag,
+        "weights_name": weights_name,
+        "layer": layer,
+        "mel": mel,
+        "window": window,
+        "image": image,
+        "channel": channel,
+        "numerics": {
+            "device_type": device.type,
+            "half": bool(half),
+            "fuse_bn": bool(fuse_bn),
+            "channels_last": bool(channels_last),
+        },
+        "versions": {"soundad": soundad.__version__, "torch": torch.__version__,
+                     "torchvision": torchvision.__version__},
+    }
+
+
+def _layer_label(backbone: str, layer) -> str:
+    if layer is None:
+        return DEFAULT_LAYERS[backbone]
+    if isinstance(layer, str):
+        return "+".join(part for part in layer.split("+") if part)
+    return "+".join(str(part) for part in layer)
+
+
+# ------------------------------------------------------------------- main entry
+
+
+def extract_features(
+    clips,
+    *,
+    backbone: str = "efficientnet_lite0",
+    weights: Any = "imagenet",
+    layer: str | Sequence[str] | None = None,
+    mel: MelConfig = MelConfig(),
+    window: WindowConfig = WindowConfig(),
+    image: ImageConfig = ImageConfig(),
+    channel: int | str = 0,
+    device: Any = "auto",
+    batch_size: int = 32,
+    num_workers: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    seed: int = 0,
+    half: bool = False,
+    channels_last: bool = True,
+    fuse_bn: bool = True,
+) -> WindowFeatures:
+    """Features of every mel window of every clip, from a frozen backbone.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame or sequence of paths
+        A table with at least ``clip_id`` and ``path`` columns (e.g. from
+        :func:`soundad.data.read_layout`), or a list of WAV paths (then the
+        path is the clip id).
+    backbone : str, default="efficientnet_lite0"
+        One of :data:`soundad.backbones.BACKBONES`.
+    weights : str, WeightsEnum or None, default="imagenet"
+        ``"imagenet"`` or ``"random"`` (see :func:`soundad.backbones.load_backbone`).
+    layer : str, list of str or None, default=None
+        Layer(s) to cut at; ``None`` is the backbone's pooled last stage.
+    mel, window, image : MelConfig, WindowConfig, ImageConfig
+        Spectrogram, window and image settings (chapter 02).
+    channel : int or "mean", default=0
+        Microphone of the (8-channel) MIMII recordings.
+    device : str or torch.device, default="auto"
+        ``"auto"``: CUDA, else MPS, else CPU.
+    batch_size : int > 0, default=32
+        Windows per forward pass (batches span clip boundaries).
+    num_workers : int >= 0 or None, default=None
+        Worker processes that decode audio and draw images while the backbone
+        runs; ``0`` does everything in this process; ``None`` uses
+        :func:`default_num_workers` (1 on a multi-core machine).
+    cache_dir : str, path-like or None, default=None
+        Feature cache directory (:mod:`soundad.cache`); ``None`` disables it.
+    progress : bool, default=True
+        Show a tqdm progress bar over clips.
+    seed : int, default=0
+        Seed of random weights (``weights="random"``).
+    half : bool, default=False
+        float16 forward pass on a GPU (ignored with a warning on CPU).
+    channels_last, fuse_bn : bool, default=True
+        Speed-ups of the forward pass (channels-last memory format; BatchNorm
+        folded into convolutions). Each changes features only by float
+        rounding (max abs difference ~1e-6); both are part of the cache key.
+
+    Returns
+    -------
+    WindowFeatures
+        ``features`` float32 [shape=(N, D)], ``clip_ids`` [shape=(N,)], timing.
+
+    Raises
+    ------
+    ParameterError
+        Bad settings, unknown backbone or layer, a clip shorter than a window.
+    DataError
+        A missing or corrupt audio file (the message names it).
+    WeightsUnavailableError
+        Pretrained weights neither cached nor downloadable.
+
+    Examples
+    --------
+    >>> from soundad.data import read_layout  # doctest: +SKIP
+    >>> wf = extract_features(read_layout("mimii-sample"), backbone="resnet18", weights="random")  # doctest: +SKIP
+    >>> wf.features.shape  # doctest: +SKIP
+    (320, 512)
+    """
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    _check_name(backbone)
+    mel.validate()
+    window.validate()
+    image.validate()
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if num_workers is None:
+        num_workers = default_num_workers()
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+        raise ParameterError(f"num_workers must be an integer >= 0 or None, got {num_workers!r}")
+    if not (channel == "mean" or (isinstance(channel, (int, np.integer)) and not isinstance(channel, bool)
+                                  and channel >= 0)):
+        raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
+    dev = resolve_device(device)
+    if half and dev.type == "cpu":
+        warnings.warn("half=True needs a GPU; computing in float32 on the CPU", stacklevel=2)
+        half = False
+    ids, paths = _clip_table(clips)
+    tag, _, weights_name = resolve_weights(backbone, weights)
+    layer_label = _layer_label(backbone, layer)
+    settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,
+                         window=window, image=image, channel=channel, device=dev, half=half, fuse_bn=fuse_bn,
+                         channels_last=channels_last)
+
+    # 1. Look every clip up in the cache before touching the model.
+    per_clip: list[np.ndarray | None] = [None] * len(paths)
+    fingerprints: list[str | None] = [None] * len(paths)
+    cache = FeatureCache(cache_dir, settings) if cache_dir is not None else None
+    if cache is not None:
+        for i, path in enumerate(paths):
+            try:
+                fingerprints[i] = file_fingerprint(path)
+            except OSError as err:
+                raise DataError(f"audio file {path!r} cannot be read: {err}") from None
+            per_clip[i] = cache.load(fingerprints[i], n_windows=_expected_windows(path, mel, window))
+    todo = [i for i, feats in enumerate(per_clip) if feats is None]
+    n_cached = len(paths) - len(todo)
+
+    bar = tqdm(total=len(paths), unit="clip", desc=f"{backbone} ({tag})", disable=not progress)
+    bar.update(n_cached)
+    load_seconds = forward_seconds = 0.0
+    computed_windows = 0
+    if todo:
+        t0 = time.perf_counter()
+        model = load_backbone(backbone, weights=weights, layer=layer, device=dev, seed=seed,
+                              channels_last=channels_last, fuse_bn=fuse_bn)
+        if half:
+            model = model.half()
+        load_seconds = time.perf_counter() - t0
+        dataset = _ClipImages([paths[i] for i in todo], mel=mel, window=window, image=image, channel=channel,
+                              mean=model.mean, std=model.std, channels_last=channels_last)
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=None,
+            shuffle=False,
+            num_workers=int(num_workers),
+            pin_memory=dev.type == "cuda",
+            prefetch_factor=2 if num_workers else None,
+            worker_init_fn=_limit_blas_threads if num_workers else None,
+        )
+        limiter = None if num_workers else _limit_blas_threads()
+        pending_images: list[torch.Tensor] = []
+        pending_rows: list[tuple[int, int]] = []  # (dataset index, rows) in pending order
+        parts: dict[int, list[np.ndarray]] = {}
+        remaining: dict[int, int] = {}
+        n_pending = 0
+
+        def run_batch(n: int) -> None:
+            nonlocal n_pending, forward_seconds, computed_windows
+            batch = pending_images[0] if len(pending_images) == 1 else torch.cat(pending_images)
+            take, rest = batch[:n], batch[n:]
+            if channels_last:
+                take = take.contiguous(memory_format=torch.channels_last)
+            take = take.to(dev, non_blocking=True)
+            if half:
+                take = take.half()
+            t = time.perf_counter()
+            with torch.inference_mode():
+                feats = model(take).float().cpu().numpy()
+            forward_seconds += time.perf_counter() - t
+            computed_windows += n
+            pending_images.clear()
+            if rest.shape[0]:
+                pending_images.append(rest)
+            n_pending -= n
+            offset = 0
+            while offset < n:
+                idx, rows = pending_rows[0]
+                used = min(rows, n - offset)
+                parts[idx].append(feats[offset:offset + used])
+                offset += used
+                remaining[idx] -= used
+                if used == rows:
+                    pending_rows.pop(0)
+                else:
+                    pending_rows[0] = (idx, rows - used)
+                if remaining[idx] == 0:
+                    finish(idx)
+
+        def finish(idx: int) -> None:
+            clip = todo[idx]
+            chunks = parts.pop(idx)
+            feats = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+            per_clip[clip] = np.ascontiguousarray(feats, dtype=np.float32)
+            if cache is not None:
+                cache.save(fingerprints[clip], per_clip[clip])
+            bar.update(1)
+            elapsed = time.perf_counter() - start
+            if elapsed > 0:
+                bar.set_postfix(windows_per_s=f"{sum(len(p) for p in per_clip if p is not None) / elapsed:.1f}",
+                                refresh=False)
+
+        try:
+            for idx, images in loader:
+                idx = int(idx)
+                rows = int(images.shape[0])
+                parts[idx] = []
+                remaining[idx] = rows
+                if rows == 0:
+                    finish(idx)
+                    continue
+                pending_images.append(images)
+                pending_rows.append((idx, rows))
+                n_pending += rows
+                while n_pending >= batch_size:
+                    run_batch(batch_size)
+            if n_pending:
+                run_batch(n_pending)
+        finally:
+            bar.close()
+            if limiter is not None:
+                limiter.restore_original_limits()
+    else:
+        bar.close()
+
+    dims = {p.shape[1] for p in per_clip if p is not None and p.shape[0]}
+    if len(dims) > 1:  # cannot happen with a consistent cache; guard against mixing
+        raise DataError(f"features of different dimensions {sorted(dims)} for one setting; clear {cache_dir}")
+    dim = dims.pop() if dims else 0
+    features = np.concatenate([p.reshape(-1, dim) if p.shape[0] == 0 else p for p in per_clip])
+    clip_ids = np.concatenate([np.full(p.shape[0], cid, dtype=object) for cid, p in zip(ids, per_clip)])
+    clip_ids = clip_ids.astype(str) if clip_ids.size else np.array([], dtype=str)
+    window_index = np.concatenate([np.arange(p.shape[0], dtype=np.int64) for p in per_clip])
+    seconds = time.perf_counter() - start
+    return WindowFeatures(
+        features=features,
+        clip_ids=clip_ids,
+        window_index=window_index,
+        backbone=backbone,
+        weights=tag,
+        weights_name=weights_name,
+        layer=layer_label,
+        settings=settings,
+        windows_per_second=len(features) / seconds if seconds > 0 else float("inf"),
+        seconds=seconds,
+        from_cache=not todo,
+        stats={
+            "clips": len(paths),
+            "windows": int(len(features)),
+            "cached_clips": n_cached,
+            "computed_windows": computed_windows,
+            "load_seconds": load_seconds,
+            "forward_seconds": forward_seconds,
+            "batch_size": int(batch_size),
+            "num_workers": int(num_workers),
+            "device": str(dev),
+        },
+    )
+
+
+# ----------------------------------------------------------------- save / load
+
+
+def save_features(wf: WindowFeatures, out_dir: str | os.PathLike) -> Path:
+    """Write window features to a directory, each file atomically.
+
+    Files: ``features.npy`` (float32 [shape=(N, D)]), ``windows.csv``
+    (``clip_id, window`` per row) and ``meta.json`` (backbone, weights, layer,
+    settings, timing).
+
+    Parameters
+    ----------
+    wf : WindowFeatures
+    out_dir : str or path-like
+        Created if missing.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    import pandas as pd
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "features.npy") as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(wf.features, dtype=np.float32), allow_pickle=False)
+    table = pd.DataFrame({"clip_id": wf.clip_ids, "window": wf.window_index})
+    with atomic_path(out / "windows.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    from soundad.cache import _plain
+
+    meta = {
+        "backbone": wf.backbone,
+        "weights": wf.weights,
+        "weights_name": wf.weights_name,
+        "layer": wf.layer,
+        "n_windows": len(wf),
+        "feature_dim": int(wf.features.shape[1]) if wf.features.ndim == 2 else 0,
+        "settings": _plain(wf.settings),
+        "windows_per_second": wf.windows_per_second,
+        "seconds": wf.seconds,
+        "from_cache": wf.from_cache,
+        "stats": _plain(wf.stats),
+    }
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+    return out
+
+
+def load_features(path: str | os.PathLike) -> WindowFeatures:
+    """Read a directory written by :func:`save_features`.
+
+    Raises
+    ------
+    DataError
+        Missing or inconsistent files (the message names them).
+    """
+    import pandas as pd
+
+    root = Path(path)
+    try:
+        features = np.load(root / "features.npy", allow_pickle=False)
+        table = pd.read_csv(root / "windows.csv", dtype={"clip_id": str})
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot read saved features in {str(root)!r}: {err}") from err
+    if features.ndim != 2 or len(table) != features.shape[0]:
+        raise DataError(
+            f"saved features in {str(root)!r} are inconsistent: features.npy has shape {features.shape}, "
+            f"windows.csv has {len(table)} rows"
+        )
+    return WindowFeatures(
+        features=features.astype(np.float32, copy=False),
+        clip_ids=table["clip_id"].to_numpy(dtype=str),
+        window_index=table["window"].to_numpy(dtype=np.int64),
+        backbone=meta.get("backbone", ""),
+        weights=meta.get("weights", ""),
+        weights_name=meta.get("weights_name", ""),
+        layer=meta.get("layer", ""),
+        settings=meta.get("settings", {}),
+        windows_per_second=float(meta.get("windows_per_second", float("nan"))),
+        seconds=float(meta.get("seconds", float("nan"))),
+        from_cache=bool(meta.get("from_cache", False)),
+        stats=meta.get("stats", {}),
+    )
