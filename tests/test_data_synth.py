@@ -136,7 +136,8 @@ def test_detection_is_possible_but_not_by_loudness(tmp_path):
     """A simple baseline (mean log-mel + Gaussian) finds the anomalies, better at 6 dB than at -6 dB; loudness does not.
 
     Bounds come from seeds 0-9 of exactly this setting (6 dB mean AUC 0.70-0.82,
-    -6 dB 0.46-0.64, always lower than 6 dB); the test runs seed 0.
+    -6 dB 0.46-0.64, always lower than 6 dB; loudness AUC per SNR 0.43-0.67);
+    the test runs seed 0.
     """
     root = write_synthetic_dataset(
         tmp_path, snrs=("-6dB", "6dB"), ids=("id_00", "id_02"), n_normal=12, n_abnormal=6, duration=3.0, seed=0
