@@ -13,7 +13,6 @@ import re
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,7 +357,7 @@ def test_fetch_subset_errors(server, tmp_path):
 
 
 # --------------------------------------------------------------------------- resolve_data
-from soundad.data import DataSource, resolve_data  # noqa: E402
+from soundad.data import resolve_data  # noqa: E402
 
 TINY = {"machines": ("fan",), "ids": ("id_00",), "snrs": ("6dB",), "n_normal": 3, "n_abnormal": 1, "duration": 0.5}
 
