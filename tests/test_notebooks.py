@@ -45,6 +45,8 @@ def ensure_executed() -> dict[str, Path]:
              or targets[nb.stem].stat().st_mtime < newest
              or _has_error(targets[nb.stem])]
     if stale:
+        # A cache of its own (synthetic data, features, grid cells): a run never depends on ~/.cache.
+        os.environ.setdefault("SOUNDAD_CACHE", str(ROOT / "_build" / "soundad-cache"))
         execute_notebooks(stale, out_dir=EXECUTED, parameters=ci_parameters(ROOT), timeout=900)
     _STATE["paths"] = targets
     return targets
