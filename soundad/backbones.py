@@ -494,8 +494,8 @@ def load_backbone(
     layer: str | Sequence[str] | None = None,
     device: Any = "cpu",
     seed: int = 0,
-    channels_last: bool = False,
-    fuse_bn: bool = False,
+    channels_last: bool = True,
+    fuse_bn: bool = True,
     timeout: float = 10.0,
 ):
     """Load a frozen backbone that maps normalised images to feature vectors.
@@ -517,14 +517,18 @@ def load_backbone(
     seed : int, default=0
         Seed of the random initialisation (used for ``weights="random"``;
         the global torch RNG is left untouched).
-    channels_last : bool, default=False
-        Store weights in ``torch.channels_last`` format (faster convolutions
-        on CPU with oneDNN; feed channels-last images too). Changes results
-        only by float rounding.
-    fuse_bn : bool, default=False
+    channels_last : bool, default=True
+        Store weights in ``torch.channels_last`` format: faster convolutions
+        with oneDNN on CPU (ResNet-18 on 2 cores: 64 instead of 43 images/s;
+        EfficientNet-Lite0: 46 instead of 28) and with cuDNN. Feed
+        channels-last images (``windows_to_images(..., channels_last=True)``)
+        to skip a conversion. Changes features only by float rounding.
+    fuse_bn : bool, default=True
         Fold each BatchNorm into the convolution before it
-        (``torch.fx.experimental.optimization.fuse``); faster, equal up to
-        float rounding (max abs difference ~1e-6 on ResNet features).
+        (``torch.fx.experimental.optimization.fuse``): ResNet-18 64 -> 70
+        images/s on 2 cores; equal up to float rounding (max abs difference
+        ~3e-6 on ResNet-18 features). No effect on EfficientNet-Lite0, whose
+        convolutions are functional calls.
     timeout : float [s], default=10.0
         Network timeout when a torchvision checkpoint must be downloaded.
 
