@@ -10,13 +10,15 @@ clips, with the clip id of each row.
 
 How it is organised, and why:
 
-- **Streaming.** Clips are decoded and drawn as images one clip at a time by a
+- **Streaming.** Clips are decoded into mel windows one clip at a time by a
   ``torch.utils.data.DataLoader`` (``num_workers`` worker processes); the main
-  process packs the images of consecutive clips into batches of
-  ``batch_size`` windows and runs the backbone. Only the images of the batches
-  in flight are in memory; the (small) features are accumulated.
-- **Overlap.** With ``num_workers >= 1`` the audio decoding, mel spectrogram and
-  image drawing of the next clips happen in other processes while torch runs
+  process packs the windows of consecutive clips into batches of
+  ``batch_size``, draws them as images on the compute device (one vectorised
+  :func:`~soundad.features.windows_to_images` call per batch) and runs the
+  backbone. Only one batch of images is in memory at a time; the (small)
+  features are accumulated.
+- **Overlap.** With ``num_workers >= 1`` the audio decoding and mel
+  spectrograms of the next clips happen in other processes while torch runs
   the forward pass -- the default with a GPU. On a CPU the forward pass
   already uses every core, so by default preprocessing runs in-process between
   batches: it costs a few percent of the forward pass once numpy's BLAS is
@@ -130,7 +132,7 @@ class WindowFeatures:
 def default_num_workers(device: Any = "cpu") -> int:
     """Worker processes used when ``num_workers=None``.
 
-    - CPU inference: **0** -- decode, mel and images in this process, between
+    - CPU inference: **0** -- decode and mel in this process, between
       forward passes. torch's forward pass already keeps every core busy, and a
       worker process pre-empting torch's OpenMP threads costs more than the
       preprocessing itself (a 10-s clip: ~5-20 ms of preprocessing against
@@ -181,23 +183,19 @@ def clip_windows(
         raise ParameterError(f"{os.fspath(path)!r}: {err}") from None
 
 
-class _ClipImages(torch.utils.data.Dataset):
-    """Dataset over clips: item ``i`` is ``(i, images of clip i)``."""
+class _ClipWindows(torch.utils.data.Dataset):
+    """Dataset over clips: item ``i`` is ``(i, mel windows of clip i)`` as a float32 tensor."""
 
-    def __init__(self, paths, *, mel, window, image, channel, mean, std, channels_last):
+    def __init__(self, paths, *, mel, window, channel):
         self.paths = list(paths)
-        self.mel, self.window, self.image, self.channel = mel, window, image, channel
-        self.mean, self.std, self.channels_last = mean, std, channels_last
+        self.mel, self.window, self.channel = mel, window, channel
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int):
         windows = clip_windows(self.paths[index], mel=self.mel, window=self.window, channel=self.channel)
-        images = windows_to_images(
-            windows, config=self.image, mean=self.mean, std=self.std, channels_last=self.channels_last
-        )
-        return index, images
+        return index, torch.from_numpy(windows)
 
 
 def _limit_blas_threads(worker_id: int | None = None):
@@ -334,7 +332,7 @@ def extract_features(
     batch_size : int > 0, default=32
         Windows per forward pass (batches span clip boundaries).
     num_workers : int >= 0 or None, default=None
-        Worker processes that decode audio and draw images while the backbone
+        Worker processes that decode audio and compute mel windows while the backbone
         runs; ``0`` does everything in this process, between forward passes;
         ``None`` uses :func:`default_num_workers` (0 for CPU inference, where
         torch already uses every core; up to 4 with a GPU).
@@ -424,8 +422,7 @@ def extract_features(
         if half:
             model = model.half()
         load_seconds = time.perf_counter() - t0
-        dataset = _ClipImages([paths[i] for i in todo], mel=mel, window=window, image=image, channel=channel,
-                              mean=model.mean, std=model.std, channels_last=channels_last)
+        dataset = _ClipWindows([paths[i] for i in todo], mel=mel, window=window, channel=channel)
         loader = torch.utils.data.DataLoader(
             dataset,
             batch_size=None,
@@ -436,7 +433,7 @@ def extract_features(
             worker_init_fn=_limit_blas_threads if num_workers else None,
         )
         limiter = None if num_workers else _limit_blas_threads()
-        pending_images: list[torch.Tensor] = []
+        pending_windows: list[torch.Tensor] = []
         pending_rows: list[tuple[int, int]] = []  # (dataset index, rows) in pending order
         parts: dict[int, list[np.ndarray]] = {}
         remaining: dict[int, int] = {}
@@ -444,21 +441,24 @@ def extract_features(
 
         def run_batch(n: int) -> None:
             nonlocal n_pending, forward_seconds, computed_windows
-            batch = pending_images[0] if len(pending_images) == 1 else torch.cat(pending_images)
+            batch = pending_windows[0] if len(pending_windows) == 1 else torch.cat(pending_windows)
             take, rest = batch[:n], batch[n:]
-            if channels_last:
-                take = take.contiguous(memory_format=torch.channels_last)
+            # Images are drawn per batch, on the compute device: a few large
+            # tensor operations instead of many small ones, and on a GPU the
+            # (small) windows travel instead of the (20x larger) images.
             take = take.to(dev, non_blocking=True)
-            if half:
-                take = take.half()
-            t = time.perf_counter()
             with torch.inference_mode():
-                feats = model(take).float().cpu().numpy()
+                images = windows_to_images(take, config=image, mean=model.mean, std=model.std,
+                                           channels_last=channels_last)
+                if half:
+                    images = images.half()
+                t = time.perf_counter()
+                feats = model(images).float().cpu().numpy()
             forward_seconds += time.perf_counter() - t
             computed_windows += n
-            pending_images.clear()
+            pending_windows.clear()
             if rest.shape[0]:
-                pending_images.append(rest)
+                pending_windows.append(rest)
             n_pending -= n
             offset = 0
             while offset < n:
@@ -488,15 +488,15 @@ def extract_features(
                                 refresh=False)
 
         try:
-            for idx, images in loader:
+            for idx, windows in loader:
                 idx = int(idx)
-                rows = int(images.shape[0])
+                rows = int(windows.shape[0])
                 parts[idx] = []
                 remaining[idx] = rows
                 if rows == 0:
                     finish(idx)
                     continue
-                pending_images.append(images)
+                pending_windows.append(windows)
                 pending_rows.append((idx, rows))
                 n_pending += rows
                 while n_pending >= batch_size:

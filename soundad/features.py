@@ -379,7 +379,7 @@ def windows_to_images(
     Parameters
     ----------
     windows : np.ndarray or torch.Tensor [shape=(N, n_mels, length)]
-        Spectrogram windows in dB.
+        Spectrogram windows in dB. A tensor on a GPU is processed there.
     config : ImageConfig
         Colour map, output size and dB range.
     mean, std : sequence of 3 floats or None
@@ -395,6 +395,7 @@ def windows_to_images(
     Returns
     -------
     images : torch.Tensor [shape=(N, 3, size, size), dtype=float32]
+        On the device of ``windows``.
     """
     import torch
     import torch.nn.functional as F
@@ -410,17 +411,17 @@ def windows_to_images(
     if not bool(torch.isfinite(x).all()):
         raise ParameterError("windows_to_images got windows containing NaN or infinity")
     n, n_mels, length = x.shape
-    lut = torch.from_numpy(colormap_lut(config.colormap).copy())
+    lut = torch.from_numpy(colormap_lut(config.colormap).copy()).to(x.device)
     if mean is not None:
-        mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(-1)
-        std_t = torch.as_tensor(std, dtype=torch.float32).reshape(-1)
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(-1).to(x.device)
+        std_t = torch.as_tensor(std, dtype=torch.float32).reshape(-1).to(x.device)
         if mean_t.numel() != 3 or std_t.numel() != 3:
             raise ParameterError(f"mean and std need 3 values (RGB), got {list(mean)} and {list(std)}")
         if not bool(torch.all(std_t > 0)):
             raise ParameterError(f"std must be > 0, got {list(std)}")
         lut = (lut - mean_t) / std_t
     if n == 0:
-        out = torch.empty((0, 3, config.size, config.size), dtype=torch.float32)
+        out = torch.empty((0, 3, config.size, config.size), dtype=torch.float32, device=x.device)
         return out.contiguous(memory_format=torch.channels_last) if channels_last else out
     v = (x.flip(1) - config.vmin) / (config.vmax - config.vmin)
     shrink = n_mels > config.size or length > config.size
