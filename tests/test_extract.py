@@ -111,3 +111,26 @@ def test_save_and_load_roundtrip(clips, tmp_path):
     (out / "windows.csv").write_text("clip_id,window\nx,0\n")
     with pytest.raises(DataError, match="inconsistent"):
         load_features(out)
+
+
+def test_half_on_cpu_warns_and_uses_float32(clips):
+    with pytest.warns(UserWarning, match="half=True needs a GPU"):
+        wf = extract_features(clips.iloc[:1], batch_size=8, num_workers=0, half=True, **FAST)
+    assert wf.settings["numerics"]["half"] is False and wf.features.dtype == np.float32
+
+
+def test_default_workers_on_cpu_is_in_process():
+    from soundad.extract import default_num_workers
+
+    assert default_num_workers("cpu") == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("half", [False, True])
+def test_cuda_matches_cpu(clips, half):
+    cpu = extract_features(clips, batch_size=4, num_workers=0, **FAST)
+    gpu = extract_features(clips, batch_size=4, num_workers=1, half=half, **{**FAST, "device": "cuda"})
+    assert gpu.stats["device"].startswith("cuda")
+    # TF32 convolutions (float32) and float16 differ from the CPU in the last digits.
+    scale = np.abs(cpu.features).max()
+    assert np.abs(gpu.features - cpu.features).max() <= (2e-2 if half else 5e-3) * scale
