@@ -438,6 +438,7 @@ def extract_features(
         parts: dict[int, list[np.ndarray]] = {}
         remaining: dict[int, int] = {}
         n_pending = 0
+        done_windows = [sum(len(p) for p in per_clip if p is not None)]  # for the progress bar
 
         def run_batch(n: int) -> None:
             nonlocal n_pending, forward_seconds, computed_windows
@@ -482,10 +483,10 @@ def extract_features(
             if cache is not None:
                 cache.save(fingerprints[clip], per_clip[clip])
             bar.update(1)
+            done_windows[0] += len(per_clip[clip])
             elapsed = time.perf_counter() - start
             if elapsed > 0:
-                bar.set_postfix(windows_per_s=f"{sum(len(p) for p in per_clip if p is not None) / elapsed:.1f}",
-                                refresh=False)
+                bar.set_postfix(windows_per_s=f"{done_windows[0] / elapsed:.1f}", refresh=False)
 
         try:
             for idx, windows in loader:
