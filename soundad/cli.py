@@ -358,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layer whose pooled output is the feature (default: the backbone's penultimate)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="torch device; auto picks cuda, then mps, then cpu")
-    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
     p.add_argument("--channel", default="0", metavar="C",
                    help="microphone channel of multi-channel WAVs: an index, or 'mean'")
     p.add_argument("--cache", default=None, metavar="DIR",
@@ -401,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="torch device")
-    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
     p.add_argument("--channel", default="0", metavar="C",
                    help="microphone channel of multi-channel WAVs: an index, or 'mean'")
     p.add_argument("--cache", default=None, metavar="DIR", help="feature cache directory")
@@ -429,11 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", type=_csv, default="resnet18,efficientnet_lite0", metavar="LIST",
                    help="comma-separated backbone names")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="torch device")
-    p.add_argument("--clips", type=_positive_int, default=8, metavar="N", help="clips timed per measurement")
+    p.add_argument("--clips", type=_positive_int, default=16, metavar="N", help="clips timed per measurement")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="synthetic clip length [s]")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="time these MIMII-layout clips instead of synthetic ones (the first N are used)")
-    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="windows per forward pass")
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="image side length fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--repeats", type=_positive_int, default=3, metavar="N",

@@ -331,7 +331,7 @@ def run_grid(
     out: str | os.PathLike,
     cache_dir: str | os.PathLike | None = None,
     device: str = "auto",
-    batch_size: int = 32,
+    batch_size: int | None = None,
     channel: int | str = 0,
     image_size: int | None = None,
     mel=None,
@@ -374,7 +374,7 @@ def run_grid(
         None: ``out/feature-cache``.
     device : {"auto", "cpu", "cuda", "mps"}, default="auto"
         Torch device for feature extraction and the autoencoders.
-    batch_size : int, default=32
+    batch_size : int or None, default=None
         Windows per forward pass.
     channel : int or "mean", default=0
         Microphone channel of multi-channel WAVs.
