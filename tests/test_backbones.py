@@ -243,3 +243,16 @@ def test_efficientnet_lite0_random_is_same_architecture():
         assert torch.equal(a, b)
     with pytest.raises(ParameterError, match="efficientnet_lite0"):
         load_backbone("efficientnet_lite0", weights="IMAGENET1K_V1")
+
+
+def test_efficientnet_lite0_folds_batchnorm_with_same_features():
+    # The "same"-padding convolutions are made plain so that BatchNorm folds into them.
+    plain = load_backbone("efficientnet_lite0", weights="imagenet", fuse_bn=False, channels_last=False)
+    fused = load_backbone("efficientnet_lite0", weights="imagenet", fuse_bn=True)
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert n_bn == 0, f"{n_bn} BatchNorm layers were not folded"
+    x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        a, b = plain(x), fused(x.contiguous(memory_format=torch.channels_last))
+    assert a.shape == b.shape == (2, 1280)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
