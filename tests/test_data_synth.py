@@ -157,3 +157,23 @@ def test_detection_is_possible_but_not_by_loudness(tmp_path):
     for snr, group in clips.groupby("snr"):
         loudness_auc = roc_auc_score(group.label == "abnormal", group.rms)
         assert 0.3 < loudness_auc < 0.7, (snr, loudness_auc)
+
+
+def test_mix_at_snr_hits_the_target_and_rejects_bad_input():
+    from soundad.data import mix_at_snr
+    from soundad.errors import ParameterError
+
+    rng = np.random.default_rng(0)
+    clean, noise = rng.standard_normal(16000), 3.0 * rng.standard_normal(16000)
+    for snr in (-6, 0, 6):
+        mix = mix_at_snr(clean, noise, snr_db=snr, normalise=False)
+        scaled_noise = mix - clean
+        measured = 10 * np.log10(np.mean(clean**2) / np.mean(scaled_noise**2))
+        assert abs(measured - snr) < 1e-9
+        # normalised: the mixture keeps the clean level
+        loud = mix_at_snr(clean, noise, snr_db=snr)
+        assert abs(np.mean(loud**2) / np.mean(clean**2) - 1.0) < 0.05
+    with pytest.raises(ParameterError, match="1-D arrays"):
+        mix_at_snr(clean, noise[:10], snr_db=0)
+    with pytest.raises(ParameterError, match="positive finite powers"):
+        mix_at_snr(np.zeros(10), np.ones(10), snr_db=0)

@@ -170,6 +170,7 @@ def test_chapter01_results():
     assert g["ch01_n_clips"] == g["ch01_n_train"] + g["ch01_n_test"]
     assert g["ch01_n_train"] > 0 and g["ch01_n_test"] > 0 and g["ch01_n_groups"] >= 1
     assert g["ch01_snr_error_db"] < 1e-3  # the mixing formula hits the target SNR
+    assert g["ch01_mix_package_diff"] < 1e-4  # soundad.data.mix_at_snr matches the inline derivation
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from .download import (
 from .layout import LABELS, LAYOUT_COLUMNS, MACHINES, MODEL_IDS, SNRS, normalise_snr, read_layout
 from .source import DataSource, default_cache_dir, resolve_data
 from .split import GROUP_COLUMNS, mimii_split, random_split
-from .synth import ANOMALIES, synthesize_factory_noise, synthesize_machine_sound, write_synthetic_dataset
+from .synth import ANOMALIES, mix_at_snr, synthesize_factory_noise, synthesize_machine_sound, write_synthetic_dataset
 
 __all__ = [
     "ANOMALIES",
@@ -59,6 +59,7 @@ __all__ = [
     "random_split",
     "read_layout",
     "resolve_data",
+    "mix_at_snr",
     "synthesize_factory_noise",
     "synthesize_machine_sound",
     "write_synthetic_dataset",

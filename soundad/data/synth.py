@@ -644,17 +644,63 @@ def _write_model(root, machine, model_id, snrs, n_normal, n_abnormal, n, sr, see
         noise = _factory_noise(n, sr, seed, _rng("soundad-noise", seed, machine, model_id, label, index))
         noise *= 10 ** (noise_level / 20)
         for snr in snrs:
-            snr_db = int(snr[:-2])
-            gain = np.sqrt(clip_power / (noise_power * 10 ** (snr_db / 10)))
-            # keep the mixture's mean power near the clean level at every SNR
-            out_gain = 1.0 / np.sqrt(1.0 + 10 ** (-snr_db / 10))
-            mix = out_gain * (clean + gain * noise)
+            mix = mix_at_snr(clean, noise, snr_db=int(snr[:-2]), clean_power=clip_power, noise_power=noise_power)
             clip_id = f"{snr}/{machine}/{model_id}/{label}/{index:08d}.wav"
             _write_wav(root / clip_id, mix, int(sr))
             written.append(clip_id)
         if bar is not None:
             bar.update(1)
     return written
+
+
+def mix_at_snr(
+    clean: np.ndarray,
+    noise: np.ndarray,
+    *,
+    snr_db: float,
+    clean_power: float | None = None,
+    noise_power: float | None = None,
+    normalise: bool = True,
+) -> np.ndarray:
+    """Mix a machine sound with background noise at a signal-to-noise ratio.
+
+    The noise is scaled by ``g = sqrt(P_clean / (P_noise * 10^(snr_db/10)))`` so
+    that ``10 log10(P_clean / P(g * noise)) = snr_db``. MIMII's rule takes both
+    powers as *means over one machine model's clips* (pass them as
+    ``clean_power`` and ``noise_power``); by default they are the powers of the
+    two arrays given, i.e. the SNR of this one clip.
+
+    Parameters
+    ----------
+    clean : np.ndarray [shape=(n,)]
+        The machine sound.
+    noise : np.ndarray [shape=(n,)]
+        Background noise, same length.
+    snr_db : float [dB]
+        Target signal-to-noise ratio.
+    clean_power, noise_power : float > 0 or None
+        Mean powers [amplitude²] the rule uses; ``None``: ``mean(x**2)`` of the array.
+    normalise : bool, default=True
+        Scale the mixture by ``1 / sqrt(1 + 10^(-snr_db/10))``, which keeps its mean
+        power near the clean level at every SNR (so loudness does not reveal the SNR).
+
+    Returns
+    -------
+    mix : np.ndarray [shape=(n,)]
+    """
+    clean = np.asarray(clean)
+    noise = np.asarray(noise)
+    if clean.shape != noise.shape or clean.ndim != 1:
+        raise ParameterError(f"clean and noise must be 1-D arrays of one length, got {clean.shape} and {noise.shape}")
+    p_clean = float(np.mean(clean.astype(np.float64) ** 2)) if clean_power is None else float(clean_power)
+    p_noise = float(np.mean(noise.astype(np.float64) ** 2)) if noise_power is None else float(noise_power)
+    if not (p_clean > 0 and p_noise > 0 and np.isfinite(p_clean) and np.isfinite(p_noise)):
+        raise ParameterError(f"mix_at_snr needs positive finite powers, got clean {p_clean} and noise {p_noise}")
+    gain = np.sqrt(p_clean / (p_noise * 10 ** (snr_db / 10)))
+    mix = clean + gain * noise
+    if normalise:
+        mix = mix / np.sqrt(1.0 + 10 ** (-snr_db / 10))
+    return mix
 
 
 def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
