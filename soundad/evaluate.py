@@ -51,6 +51,9 @@ NON_KEY_COLUMNS = frozenset(
     {"clip_id", "path", "label", "score", "split", "y_true", "n_windows", "channel"}
 )
 
+#: Bookkeeping columns of ``soundad reproduce``'s results.csv: they describe a run, not a method.
+RUN_COLUMNS = frozenset({"id", "status", "seed", "data"})
+
 _LABELS = {"normal": 0, "abnormal": 1, 0: 0, 1: 1, False: 0, True: 1}
 
 
@@ -155,9 +158,11 @@ def method_columns(scores: pd.DataFrame) -> list[str]:
     Every column that is neither a machine key (:data:`GROUP_KEYS`), nor a
     per-clip column (:data:`NON_KEY_COLUMNS`), nor a metric.
     """
-    metrics = {"auc", "pauc", "n_test", "n_normal_test", "n_abnormal_test", "n_groups"}
+    metrics = {"auc", "pauc"}
     return [
-        c for c in scores.columns if c not in GROUP_KEYS and c not in NON_KEY_COLUMNS and c not in metrics
+        c for c in scores.columns
+        if c not in GROUP_KEYS and c not in NON_KEY_COLUMNS and c not in metrics and c not in RUN_COLUMNS
+        and not c.startswith("n_")  # counts: n_test, n_train, n_train_windows, ...
     ]
 
 
@@ -259,7 +264,9 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     results : pd.DataFrame
-        Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id).
+        Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id),
+        or ``soundad reproduce``'s ``results.csv`` (its ``id``, counts and ``status``
+        are not method keys; rows without an AUC are left out).
 
     Returns
     -------
@@ -276,6 +283,10 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"results table lacks column(s) {', '.join(missing)}; expected {', '.join(required)}")
     if results.empty:
         raise DataError("results table is empty")
+    if "model_id" not in results.columns and "id" in results.columns:  # results.csv spells it "id"
+        results = results.rename(columns={"id": "model_id"})
+    if "auc" in results.columns:  # groups that could not be evaluated (results.csv's status) have no AUC
+        results = results[results["auc"].notna()]
     methods = method_columns(results)
     parts = []
     for by, fill in ((["machine"], {"snr": "all"}), (["snr"], {"machine": "all"}), ([], {"snr": "all", "machine": "all"})):

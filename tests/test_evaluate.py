@@ -173,3 +173,24 @@ def test_render_markdown():
     ]
     with pytest.raises(ParameterError):
         render_markdown(table, digits=-1)
+
+
+def test_summarise_reads_reproduce_results_csv_layout():
+    import pandas as pd
+
+    from soundad.evaluate import summarise
+
+    rows = []
+    for detector, base in (("gmm", 0.8), ("ocsvm", 0.6)):
+        for i, snr in enumerate(("-6dB", "6dB")):
+            for mid in ("id_00", "id_02"):
+                rows.append(dict(snr=snr, machine="fan", id=mid, backbone="resnet18", weights="imagenet",
+                                 layer="layer4", detector=detector, method=f"resnet18/imagenet/{detector}",
+                                 auc=base + 0.1 * i, pauc=0.5, n_train=10 + i, n_test=20, n_train_windows=80,
+                                 status="ok", seed=0, data="synthetic"))
+    rows.append(dict(rows[0], snr="0dB", auc=float("nan"), pauc=float("nan"), status="skipped: one class"))
+    summary = summarise(pd.DataFrame(rows))
+    overall = summary[(summary.snr == "all") & (summary.machine == "all")]
+    assert len(overall) == 2  # one row per method, not fragmented by counts or status
+    assert overall.set_index("detector")["auc"].round(6).to_dict() == {"gmm": 0.85, "ocsvm": 0.65}
+    assert "0dB" not in set(summary.snr)  # the skipped group has no AUC
