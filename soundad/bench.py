@@ -73,6 +73,7 @@ __all__ = [
     "measure_forward",
     "measure_gemm",
     "project_full_reproduction",
+    "load_record",
     "run_bench",
     "windows_per_clip",
 ]
@@ -605,3 +606,30 @@ def project_full_reproduction(
     table["windows"] = table["clips"] * wpc
     table["hours"] = table["windows"] / table["windows_per_second"] / 3600.0
     return table.reset_index(drop=True)
+
+
+#: Bench reports recorded on machines CI does not have (``soundad/records/bench-<name>.json``).
+RECORDS = ("h200",)
+
+
+def load_record(name: str = "h200") -> dict:
+    """A bench report recorded on another machine, shipped with the package.
+
+    ``"h200"``: ``soundad bench --device cuda --project --json`` on one NVIDIA
+    H200 (16 CPU cores, torch 2.11), 2026-11-26, during this package's
+    development (the data path then ran a single loader worker and drew images
+    on the CPU, which capped the GPU pipeline far below the forward pass; the
+    forward rates are the device's ceiling). The book projects the full MIMII
+    reproduction on a GPU from it, since CI has no GPU.
+
+    Returns
+    -------
+    report : dict
+        Same layout as :func:`run_bench`'s report (``meta``, ``results``, ``projection``).
+    """
+    from importlib import resources
+
+    if name not in RECORDS:
+        raise ParameterError(f"unknown bench record {name!r}; choose one of {', '.join(RECORDS)}")
+    text = resources.files("soundad").joinpath("records", f"bench-{name}.json").read_text(encoding="utf-8")
+    return json.loads(text)

@@ -63,3 +63,19 @@ def test_projection_rejects_a_non_positive_rate():
 
     with pytest.raises(ParameterError):
         project_full_reproduction({"resnet18": 0.0}, windows=8)
+
+
+def test_recorded_gpu_bench_ships_with_the_package_and_projects():
+    from soundad.bench import JSON_KEYS, PAPER_BACKBONES, load_record, project_full_reproduction
+    from soundad.errors import ParameterError
+
+    record = load_record("h200")
+    assert record["meta"]["device"] == "cuda"
+    for rec in record["results"].values():
+        assert set(JSON_KEYS) <= set(rec)
+    rates = {(row["backbone"], "cuda"): row["windows_per_second"] for row in record["projection"]}
+    assert {b for b, _ in rates} == set(PAPER_BACKBONES)
+    projection = project_full_reproduction(rates)
+    assert (projection["hours"] > 0).all() and len(projection) == len(PAPER_BACKBONES)
+    with pytest.raises(ParameterError, match="unknown bench record"):
+        load_record("tpu")

@@ -221,5 +221,6 @@ def test_chapter06_results():
             and any(b.startswith(("alexnet", "squeezenet")) for b in with_imagenet)):
         assert g["ch06_claim2_verdict"] == "evidence too thin"
     assert g["ch06_grid_rows"] > 0
+    assert 0 < g["ch06_projected_hours_gpu_minutes"] < 60 * g["ch06_projected_hours_cpu"]
     hours = g["ch06_projected_hours_cpu"]
     assert math.isfinite(hours) and hours > 0
