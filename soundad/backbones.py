@@ -599,6 +599,10 @@ def load_backbone(
     if not layers or len(set(layers)) != len(layers):
         raise ParameterError(f"layer must name one or more distinct layers, got {layer!r}")
     device = resolve_device(device)
+    if device.type == "cpu":
+        from soundad._allocator import reuse_freed_memory
+
+        reuse_freed_memory()  # CPU activations: reuse freed blocks instead of fresh pages each layer
 
     # Build (and, for random weights, initialise) under a private RNG state.
     with torch.random.fork_rng(devices=[]):

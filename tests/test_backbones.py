@@ -256,3 +256,15 @@ def test_efficientnet_lite0_folds_batchnorm_with_same_features():
         a, b = plain(x), fused(x.contiguous(memory_format=torch.channels_last))
     assert a.shape == b.shape == (2, 1280)
     assert torch.allclose(a, b, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
+
+
+def test_cpu_backbones_keep_freed_memory_for_reuse():
+    import sys
+
+    from soundad._allocator import reuse_freed_memory
+
+    load_backbone("resnet18", weights="random", device="cpu")
+    applied = reuse_freed_memory()  # cached: the value load_backbone got
+    if sys.platform.startswith("linux") and not applied:
+        pytest.skip("not glibc: mallopt is unavailable")
+    assert applied is sys.platform.startswith("linux")
