@@ -183,8 +183,6 @@ def resolve_weights(name: str, weights: Any = "imagenet"):
         ``"ResNet18_Weights.IMAGENET1K_V1"``, ``"efficientnet-lite0-57934424"``
         or ``"random"``.
     """
-    from torchvision.models import WeightsEnum, get_model_weights
-
     _check_name(name)
     if weights is None or (isinstance(weights, str) and weights.lower() == "random"):
         return "random", None, "random"
@@ -195,6 +193,8 @@ def resolve_weights(name: str, weights: Any = "imagenet"):
             f"efficientnet_lite0 has weights 'imagenet' (the {LITE0_WEIGHTS_NAME} checkpoint) "
             f"or 'random', got {weights!r}"
         )
+    from torchvision.models import WeightsEnum, get_model_weights  # after the cases that need no torchvision
+
     if isinstance(weights, WeightsEnum):
         return "imagenet", weights, f"{type(weights).__name__}.{weights.name}"
     if not isinstance(weights, str):

@@ -270,7 +270,7 @@ def _expected_windows(path: str, mel: MelConfig, window: WindowConfig) -> int | 
 
 def _settings(*, backbone, tag, weights_name, layer, mel, window, image, channel, device, half, fuse_bn,
               channels_last) -> dict:
-    import torchvision
+    from importlib.metadata import version  # the installed version, without importing torchvision (slow)
 
     return {
         "backbone": backbone,
@@ -288,7 +288,7 @@ def _settings(*, backbone, tag, weights_name, layer, mel, window, image, channel
             "channels_last": bool(channels_last),
         },
         "versions": {"soundad": soundad.__version__, "torch": torch.__version__,
-                     "torchvision": torchvision.__version__},
+                     "torchvision": version("torchvision")},
     }
 
 
