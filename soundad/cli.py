@@ -263,6 +263,21 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _add_extraction_options(p) -> None:
+    """Options of feature extraction shared by ``extract`` and ``reproduce``."""
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="torch device; auto picks cuda, then mps, then cpu")
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
+    p.add_argument("--channel", default="0", metavar="C",
+                   help="microphone channel of multi-channel WAVs: an index, or 'mean'")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="feature cache directory; a second run with the same settings reads the features "
+                        "from it")
+    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
+                   help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+
+
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
 
@@ -356,17 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ImageNet-pretrained weights or the random-weights control")
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="layer whose pooled output is the feature (default: the backbone's penultimate)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
-                   help="torch device; auto picks cuda, then mps, then cpu")
-    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
-                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
-    p.add_argument("--channel", default="0", metavar="C",
-                   help="microphone channel of multi-channel WAVs: an index, or 'mean'")
-    p.add_argument("--cache", default=None, metavar="DIR",
-                   help="feature cache directory; a second run with the same settings reads the features "
-                        "from it (default: no cache)")
-    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
-                   help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    _add_extraction_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the features into")
     _add_quiet(p)
     p.set_defaults(func=cmd_extract)
@@ -401,14 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="torch device")
-    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
-                   help="windows per forward pass (default: 8 on a CPU, 128 on a GPU)")
-    p.add_argument("--channel", default="0", metavar="C",
-                   help="microphone channel of multi-channel WAVs: an index, or 'mean'")
-    p.add_argument("--cache", default=None, metavar="DIR", help="feature cache directory")
-    p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
-                   help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    _add_extraction_options(p)
     p.add_argument("--ae-epochs", type=_positive_int, default=None, metavar="N",
                    help="most training epochs of each autoencoder baseline (default: the baseline's own)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (reused to resume)")
