@@ -455,6 +455,17 @@ def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
     return names
 
 
+@contextlib.contextmanager
+def _onednn_fusion():
+    """Switch TorchScript's oneDNN graph fuser on for one call (it is a global flag)."""
+    previous = torch.jit.onednn_fusion_enabled()
+    torch.jit.enable_onednn_fusion(True)
+    try:
+        yield
+    finally:
+        torch.jit.enable_onednn_fusion(previous)
+
+
 class Backbone(nn.Module):
     """A frozen network cut at one or more layers, pooled to vectors.
 
@@ -499,8 +510,91 @@ class Backbone(nn.Module):
         self.input_size = int(input_size)
         self.seed = seed
         self.feature_dim = 0
+        # (TorchScript module, traced input shape, channels_last) once fuse_for_cpu() ran; a tuple, so that
+        # nn.Module does not register the traced copy as a submodule (state_dict, .to()).
+        self._fused: tuple = ()
+
+    @property
+    def cpu_fused(self) -> bool:
+        """True once :meth:`fuse_for_cpu` has built the fused CPU graph."""
+        return bool(self._fused)
+
+    def fuse_for_cpu(self, *, channels_last: bool = True) -> "Backbone":
+        """Trace the network once so that oneDNN can fuse its operations on CPU.
+
+        The forward pass is traced with TorchScript, frozen (weights become
+        constants) and run with oneDNN graph fusion, which merges each
+        convolution with the element-wise operations after it (bias, ReLU/ReLU6,
+        residual additions) into one kernel: fewer passes over the activations,
+        which is what limits a CPU. Measured on 2 cores, batch 8, 224 px,
+        windows/s eager -> fused: EfficientNet-Lite0 126 -> 177, ResNet-18
+        54 -> 57, ResNet-50 23 -> 26, SqueezeNet 1.1 258 -> 300; the features
+        were bit-identical in every case measured.
+
+        The fused graph is used for float32 CPU inputs of the traced image
+        size without autograd (``torch.inference_mode()`` / ``torch.no_grad()``);
+        anything else (a GPU, float16, gradients for a saliency map, another
+        image size) runs the ordinary module. The first two or three calls
+        with a new batch size are slower: TorchScript profiles them before it
+        optimises.
+
+        Parameters
+        ----------
+        channels_last : bool, default=True
+            Trace with a channels-last example image, the layout the
+            pipeline feeds (see :func:`load_backbone`).
+
+        Returns
+        -------
+        Backbone
+            ``self``, for chaining. If tracing fails the module stays eager
+            and a :class:`RuntimeWarning` says why.
+        """
+        if self._fused:
+            return self
+        example = torch.zeros((1, 3, self.input_size, self.input_size))
+        if channels_last:
+            example = example.contiguous(memory_format=torch.channels_last)
+        try:
+            with warnings.catch_warnings():
+                # torch.jit is in maintenance mode and says so on each call; it is still
+                # the route to oneDNN's fused graph kernels in eager PyTorch.
+                warnings.simplefilter("ignore")
+                with torch.no_grad():
+                    traced = torch.jit.trace(self, example, check_trace=False)
+                    fused = torch.jit.freeze(traced.eval())
+        except Exception as err:  # noqa: BLE001 - any tracing failure leaves the eager module
+            warnings.warn(f"{self.name}: CPU graph fusion unavailable ({type(err).__name__}: {err}); "
+                          "running the unfused network", RuntimeWarning, stacklevel=2)
+            return self
+        self._fused = (fused, tuple(example.shape[1:]), bool(channels_last))
+        return self
+
+    def warm_up(self, batch_size: int, *, calls: int = 3) -> None:
+        """Run ``calls`` forward passes of zero images at ``batch_size``, results discarded.
+
+        With the fused CPU graph (:meth:`fuse_for_cpu`), TorchScript profiles
+        the first two calls at each new batch size and optimises on the third:
+        those calls take about 2.7 x as long (EfficientNet-Lite0, batch 8, 2
+        cores: 128, 123, 53, then 46 ms). Paying that once, when the model is
+        prepared, keeps a run's steady rate from the first batch. Without the
+        fused graph this does nothing.
+        """
+        if not self._fused:
+            return
+        shape = (int(batch_size),) + self._fused[1]
+        example = torch.zeros(shape)
+        if self._fused[2]:  # the layout the fused graph was traced for, and is fed
+            example = example.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            for _ in range(calls):
+                self(example)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self._fused and images.device.type == "cpu" and images.dtype == torch.float32 \
+                and not torch.is_grad_enabled() and tuple(images.shape[1:]) == self._fused[1]:
+            with _onednn_fusion():
+                return self._fused[0](images)
         outputs = self.body(images)
         parts = []
         for key in self.layers:
@@ -529,6 +623,7 @@ def load_backbone(
     seed: int = 0,
     channels_last: bool = True,
     fuse_bn: bool = True,
+    cpu_fusion: bool = True,
     timeout: float = 10.0,
 ):
     """Load a frozen backbone that maps normalised images to feature vectors.
@@ -562,6 +657,12 @@ def load_backbone(
         images/s on 2 cores; equal up to float rounding (max abs difference
         ~3e-6 on ResNet-18 features). No effect on EfficientNet-Lite0, whose
         convolutions are functional calls.
+    cpu_fusion : bool, default=True
+        On a CPU, trace the network and let oneDNN fuse each convolution with
+        the operations after it (:meth:`Backbone.fuse_for_cpu`):
+        EfficientNet-Lite0 126 -> 177 windows/s on 2 cores, the other
+        backbones 6-16 % faster; bit-identical features in every case
+        measured. Ignored on a GPU.
     timeout : float [s], default=10.0
         Network timeout when a torchvision checkpoint must be downloaded.
 
@@ -657,4 +758,6 @@ def load_backbone(
     with torch.inference_mode():  # D does not depend on the image size; a small probe is quick
         probe = torch.zeros((1, 3, 64, 64), device=device)
         backbone.feature_dim = int(backbone(probe).shape[1])
+    if cpu_fusion and device.type == "cpu":
+        backbone.fuse_for_cpu(channels_last=channels_last)
     return backbone

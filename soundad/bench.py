@@ -30,7 +30,8 @@
 Backbones are timed with random weights (the speed does not depend on the
 values of the weights, and random weights need no download), and, for
 ``forward``, built as :func:`soundad.extract.extract_features` builds them
-(BatchNorm folded into the convolutions, channels-last memory).
+(BatchNorm folded into the convolutions, channels-last memory, and on a CPU the
+traced graph that oneDNN fuses, :meth:`soundad.backbones.Backbone.fuse_for_cpu`).
 
 Targets (printed as PASS/FAIL; they never fail the command)::
 
@@ -230,8 +231,10 @@ def windows_per_clip(duration: float = MIMII_DURATION, *, mel=None, window=None)
 def _naive_loop(clips: pd.DataFrame, *, model, image, mel, window, device: str) -> int:
     """The straightforward reference: per clip, per window, batch 1, no cache. Returns windows done.
 
-    ``model`` is a plain :func:`soundad.backbones.load_backbone` (no fused
-    BatchNorm, no channels-last), loaded before the clock starts.
+    ``model`` is the same network the pipeline runs (:func:`soundad.backbones.load_backbone`
+    with its defaults), loaded before the clock starts, so that the comparison measures
+    what batching, resampling-free decoding and the streamed data path buy -- not a
+    slower network.
     """
     import librosa
     import torch
@@ -338,6 +341,8 @@ def run_bench(
         Clips per timed pipeline run (the memory check also runs 10 × n_clips).
         Both the pipeline and the naive loop are timed after a one-clip warm-up,
         so the rates are those of a long run; the warm-up time is ``startup_s``.
+        Each is timed ``repeats`` times (the pipeline with a fresh cache each
+        time) and the fastest run is kept, as for GEMM and forward.
     duration : float > 0 [s], default=10.0
         Length of the synthetic clips.
     data : str, os.PathLike or None
@@ -348,7 +353,8 @@ def run_bench(
     image_size : int or None
         Side length of the images [px]; None: :class:`soundad.features.ImageConfig`'s.
     repeats : int >= 1, default=3
-        Timed repetitions of GEMM and forward (the best is kept).
+        Timed repetitions of GEMM, forward, pipeline and naive loop (the best
+        is kept).
     gemm_size : int, default=2048
         Side of the GEMM matrices.
     rss : bool, default=True
@@ -415,7 +421,8 @@ def run_bench(
         meta["n_clips"] = len(clips)
         for b, name in enumerate(backbones):
             rec: dict = {"gemm_gflops": gemm}
-            # the forward pass as extract_features runs it: BatchNorm folded, channels-last
+            # the forward pass as extract_features runs it: BatchNorm folded, channels-last,
+            # oneDNN-fused graph on a CPU
             model = load_backbone(name, weights="random", device=device, channels_last=True, fuse_bn=True)
             size = image.size
             rec["flops_per_window"] = count_flops(model, image_size=size, device=device)
@@ -434,12 +441,18 @@ def run_bench(
                      cache_dir=workdir / f"warmup-{b}")
             rec["startup_s"] = time.perf_counter() - t0
 
-            cache = workdir / f"cache-{b}"
-            log(f"{name}: pipeline cold, {len(clips)} clips")
-            feats = _extract(clips, backbone=name, image=image, device=device, batch_size=batch_size, cache_dir=cache)
-            # the one-time backbone load is reported apart; the rate is that of the data path
-            rec["model_load_s"] = float(feats.stats["load_seconds"])
-            rec["pipeline_s"] = float(feats.seconds) - rec["model_load_s"]
+            # Cold runs, each with a fresh, empty cache; the fastest of `repeats` is kept, as
+            # for the forward pass, so that the two rates are measured alike.
+            log(f"{name}: pipeline cold, {len(clips)} clips, best of {repeats}")
+            rec["pipeline_s"] = math.inf
+            for r in range(repeats):
+                cache = workdir / f"cache-{b}-{r}"
+                feats = _extract(clips, backbone=name, image=image, device=device, batch_size=batch_size,
+                                 cache_dir=cache)
+                # the one-time backbone load is reported apart; the rate is that of the data path
+                load_s = float(feats.stats["load_seconds"])
+                if float(feats.seconds) - load_s < rec["pipeline_s"]:
+                    rec["model_load_s"], rec["pipeline_s"] = load_s, float(feats.seconds) - load_s
             rec["n_windows"] = int(len(feats.clip_ids))
             rec["pipeline_wps"] = rec["n_windows"] / rec["pipeline_s"]
             log(f"{name}: pipeline warm")
@@ -447,11 +460,13 @@ def run_bench(
             rec["warm_s"] = float(warm.seconds)
             rec["warm_speedup"] = rec["pipeline_s"] / rec["warm_s"]
             log(f"{name}: naive loop")
-            plain = load_backbone(name, weights="random", device=device)
+            plain = load_backbone(name, weights="random", device=device)  # as the pipeline's
             _naive_loop(clips.iloc[:1], model=plain, image=image, mel=mel, window=window, device=device)  # warm-up
-            t0 = time.perf_counter()
-            n_naive = _naive_loop(clips, model=plain, image=image, mel=mel, window=window, device=device)
-            rec["naive_s"] = time.perf_counter() - t0
+            rec["naive_s"] = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                n_naive = _naive_loop(clips, model=plain, image=image, mel=mel, window=window, device=device)
+                rec["naive_s"] = min(rec["naive_s"], time.perf_counter() - t0)
             rec["naive_wps"] = n_naive / rec["naive_s"]
             del plain
 

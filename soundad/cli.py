@@ -438,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="image side length fed to the backbone (default: ImageConfig's, 224)")
     p.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
-                   help="timed repetitions of the GEMM and forward measurements (best is kept)")
+                   help="timed repetitions of the GEMM, forward, pipeline and naive measurements "
+                        "(the fastest is kept)")
     p.add_argument("--no-rss", action="store_true",
                    help="skip the two peak-memory subprocesses (N and 10 x N clips)")
     p.add_argument("--project", action="store_true",

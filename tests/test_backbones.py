@@ -268,3 +268,51 @@ def test_cpu_backbones_keep_freed_memory_for_reuse():
     if sys.platform.startswith("linux") and not applied:
         pytest.skip("not glibc: mallopt is unavailable")
     assert applied is sys.platform.startswith("linux")
+
+
+def _spectrogram_like_images(backbone, n=8, seed=0):
+    """Normalised images drawn from random dB windows, as the pipeline feeds them."""
+    from soundad.features import windows_to_images
+
+    rng = np.random.default_rng(seed)
+    windows = rng.uniform(-80.0, 0.0, size=(n, 128, 64)).astype(np.float32)
+    return windows_to_images(windows, mean=backbone.mean, std=backbone.std, channels_last=True)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "efficientnet_lite0", "squeezenet1_1"])
+def test_cpu_fusion_gives_the_eager_features(name):
+    fused = load_backbone(name, weights="random", seed=1)  # on by default on a CPU
+    eager = load_backbone(name, weights="random", seed=1, cpu_fusion=False)
+    assert fused.cpu_fused and not eager.cpu_fused
+    assert fused.state_dict().keys() == eager.state_dict().keys()  # the traced copy is not a submodule
+    x = _spectrogram_like_images(eager)
+    with torch.inference_mode():
+        # the first calls at a batch size are profiled, later ones run the fused kernels
+        for batch in (8, 8, 8, 8, 3, 3, 3):
+            a, b = fused(x[:batch]), eager(x[:batch])
+            scale = float(b.abs().max())
+            assert a.shape == b.shape == (batch, eager.feature_dim)
+            # bit-identical on the machines measured; allow float rounding elsewhere
+            assert float((a - b).abs().max()) <= 1e-5 * scale, name
+
+
+def test_cpu_fusion_leaves_gradients_and_other_sizes_to_the_eager_module():
+    bb = load_backbone("resnet18", weights="random")
+    assert bb.cpu_fused
+    x = torch.randn(2, 3, 224, 224, requires_grad=True)
+    bb(x).sum().backward()  # autograd needs the ordinary module
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+    with torch.inference_mode():
+        small = bb(torch.randn(2, 3, 64, 64))  # not the traced size
+    assert small.shape == (2, 512)
+
+
+def test_warm_up_runs_the_fused_graph_only():
+    fused = load_backbone("squeezenet1_1", weights="random")
+    eager = load_backbone("squeezenet1_1", weights="random", cpu_fusion=False)
+    calls = []
+    fused._fused = (lambda images: calls.append(tuple(images.shape)) or torch.zeros(len(images), 512),
+                    fused._fused[1], fused._fused[2])
+    fused.warm_up(4, calls=2)
+    assert calls == [(4, 3, 224, 224)] * 2
+    eager.warm_up(4)  # no fused graph: nothing to do, and no error

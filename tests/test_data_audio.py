@@ -112,3 +112,17 @@ def test_mimii_sample(mimii_sample_root):
     assert np.array_equal(y3, full[:, 3]) and np.allclose(ym, full.mean(axis=1), atol=1e-6)
     with pytest.raises(ParameterError, match="8 channel"):
         load_audio(path, channel=8)
+
+
+def test_pcm16_channel_is_libsndfiles_float_conversion_exactly(tmp_path):
+    # every 16-bit value, spread over 8 channels, including -32768 and 32767
+    values = np.arange(-32768, 32768, dtype=np.int16)
+    rng = np.random.default_rng(0)
+    data = rng.permutation(values).reshape(-1, 8)
+    path = _write(tmp_path / "eight.wav", data, subtype="PCM_16")
+    full, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    for channel in range(8):
+        y, _ = load_audio(path, channel=channel)
+        assert y.dtype == np.float32 and np.array_equal(y, full[:, channel]), channel
+    ym, _ = load_audio(path, channel="mean")
+    assert np.array_equal(ym, full.mean(axis=1, dtype=np.float64).astype(np.float32))

@@ -134,3 +134,14 @@ def test_cuda_matches_cpu(clips, half):
     # TF32 convolutions (float32) and float16 differ from the CPU in the last digits.
     scale = np.abs(cpu.features).max()
     assert np.abs(gpu.features - cpu.features).max() <= (2e-2 if half else 5e-3) * scale
+
+
+def test_cpu_fusion_is_in_the_cache_key_and_changes_no_feature(clips, tmp_path):
+    full_size = {**FAST, "image": ImageConfig(), "backbone": "squeezenet1_1"}  # the traced 224-px size
+    fused = extract_features(clips.iloc[:2], batch_size=4, cache_dir=tmp_path / "c", **full_size)
+    eager = extract_features(clips.iloc[:2], batch_size=4, cpu_fusion=False, cache_dir=tmp_path / "c", **full_size)
+    assert fused.settings["numerics"]["cpu_fusion"] is True
+    assert eager.settings["numerics"]["cpu_fusion"] is False
+    assert not eager.from_cache  # another setting, another cache entry
+    scale = float(np.abs(eager.features).max())
+    assert float(np.abs(fused.features - eager.features).max()) <= 1e-5 * scale

@@ -137,3 +137,23 @@ def test_images_reject_bad_input():
         windows_to_images(np.zeros((1, 16, 8), dtype=np.float32), config=ImageConfig(vmin=0.0, vmax=-80.0))
     with pytest.raises(ParameterError, match="both mean and std"):
         windows_to_images(np.zeros((1, 16, 8), dtype=np.float32), mean=(0.5, 0.5, 0.5))
+
+
+def test_compute_mel_is_librosa_melspectrogram_exactly():
+    import librosa
+
+    from soundad.features import mel_filter_bank
+
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.standard_normal(3 * SR) + tone(3.0, freq=440.0)).astype(np.float32)
+    for config in (MelConfig(), MelConfig(n_fft=512, hop_length=256, n_mels=64, fmin=50.0, fmax=7000.0, power=1.0)):
+        ref = librosa.power_to_db(
+            librosa.feature.melspectrogram(y=y, sr=SR, n_fft=config.n_fft, hop_length=config.hop_length,
+                                           n_mels=config.n_mels, fmin=config.fmin, fmax=config.fmax,
+                                           power=config.power),
+            ref=np.max, top_db=config.top_db)
+        assert np.array_equal(compute_mel(y, sr=SR, config=config), ref.astype(np.float32))
+    basis = mel_filter_bank(sr=SR, n_fft=1024, n_mels=128, fmax=8000.0)
+    assert basis is mel_filter_bank(sr=SR, n_fft=1024, n_mels=128, fmax=8000)  # built once
+    assert not basis.flags.writeable
+    assert np.array_equal(basis, librosa.filters.mel(sr=SR, n_fft=1024, n_mels=128, fmax=8000.0))

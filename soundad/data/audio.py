@@ -97,11 +97,22 @@ def load_audio(
                     f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
                     f"channel(s): expected 0..{n_channels - 1} or 'mean'"
                 )
-            data = handle.read(dtype="float32", always_2d=True)
+            if channel != "mean" and handle.subtype == "PCM_16" and n_channels > 1:
+                # MIMII's case: read the 16-bit integers and convert only the channel asked
+                # for. libsndfile's own conversion is x * (1 / 32768) in float32, exact
+                # for every 16-bit value, so y is bit-identical -- and 8 channels of a 10-s
+                # clip are read in a fifth of the time.
+                pcm = handle.read(dtype="int16", always_2d=True)
+                data = None
+                y = pcm[:, int(channel)].astype(np.float32) * np.float32(1 / 32768)
+            else:
+                data = handle.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise DataError(f"{str(path)!r} cannot be decoded as a WAV file: {exc}") from None
 
-    if channel == "mean":
+    if data is None:
+        pass  # y read above
+    elif channel == "mean":
         y = data.mean(axis=1, dtype=np.float64).astype(np.float32)
     else:
         y = np.ascontiguousarray(data[:, int(channel)], dtype=np.float32)
