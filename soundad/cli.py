@@ -233,6 +233,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         backbones=args.backbone,
         device=args.device,
         n_clips=args.clips,
+        naive_clips=args.naive_clips,
         duration=args.duration,
         data=args.data,
         batch_size=args.batch_size,
@@ -429,7 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", type=_csv, default="resnet18,efficientnet_lite0", metavar="LIST",
                    help="comma-separated backbone names")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="torch device")
-    p.add_argument("--clips", type=_positive_int, default=16, metavar="N", help="clips timed per measurement")
+    p.add_argument("--clips", type=_positive_int, default=None, metavar="N",
+                   help="clips per timed pipeline run (default: 16 on a CPU, 1024 on a GPU)")
+    p.add_argument("--naive-clips", type=_positive_int, default=None, metavar="N",
+                   help="clips per timed naive-loop run (default: the same, at most 16)")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="synthetic clip length [s]")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="time these MIMII-layout clips instead of synthetic ones (the first N are used)")

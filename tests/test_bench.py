@@ -79,3 +79,24 @@ def test_recorded_gpu_bench_ships_with_the_package_and_projects():
     assert (projection["hours"] > 0).all() and len(projection) == len(PAPER_BACKBONES)
     with pytest.raises(ParameterError, match="unknown bench record"):
         load_record("tpu")
+
+
+def test_synthetic_bench_clips_beyond_the_written_ones_are_links(tmp_path, monkeypatch):
+    import filecmp
+    import os
+
+    import soundad.bench as bench
+
+    monkeypatch.setattr(bench, "_MAX_DISTINCT_CLIPS", 6)
+    root, clips = bench._prepare_clips(None, n_clips=2, duration=1.0, seed=0, workdir=tmp_path)
+    assert len(clips) == 20 and clips["path"].is_unique
+    inodes = {os.stat(p).st_ino for p in clips["path"]}
+    assert len(inodes) == 6  # six files written, fourteen more names for them
+    normal = sorted(p for p in clips["path"] if "/normal/" in p)
+    assert filecmp.cmp(normal[0], normal[3], shallow=False)  # 00000003 links to 00000000
+
+
+def test_naive_loop_clips_default_to_at_most_sixteen(tmp_path):
+    report = run_bench(backbones=("resnet18",), device="cpu", n_clips=2, duration=3.0, image_size=32,
+                       batch_size=4, repeats=1, gemm_size=128, rss=False, progress=False)
+    assert report["meta"]["naive_clips"] == 2 and report["meta"]["n_clips"] == 2

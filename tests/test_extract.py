@@ -145,3 +145,40 @@ def test_cpu_fusion_is_in_the_cache_key_and_changes_no_feature(clips, tmp_path):
     assert not eager.from_cache  # another setting, another cache entry
     scale = float(np.abs(eager.features).max())
     assert float(np.abs(fused.features - eager.features).max()) <= 1e-5 * scale
+
+
+def test_workers_hand_over_chunks_of_clips_with_identical_results(tmp_path):
+    # 11 clips: two chunks of 8 and 3 clips, batches of 5 windows cut across clips and chunks
+    many = write_clips(tmp_path / "many", n=11, seconds=1.0)  # 1-s clips: 32 frames -> 3 windows
+    alone = extract_features(many, batch_size=5, num_workers=0, **FAST)
+    workers = extract_features(many, batch_size=5, num_workers=2, cache_dir=tmp_path / "cache", **FAST)
+    assert workers.features.shape == (33, 512)
+    np.testing.assert_array_equal(alone.features, workers.features)
+    np.testing.assert_array_equal(alone.clip_ids, workers.clip_ids)
+    np.testing.assert_array_equal(alone.window_index, workers.window_index)
+    # every clip's entry was written by the background writers before the call returned
+    warm = extract_features(many, batch_size=5, num_workers=0, cache_dir=tmp_path / "cache", **FAST)
+    assert warm.from_cache
+    np.testing.assert_array_equal(warm.features, workers.features)
+
+
+def test_a_failed_cache_write_is_reported(clips, tmp_path, monkeypatch):
+    from soundad.cache import FeatureCache
+
+    real_save = FeatureCache.save
+    calls = []
+
+    def flaky_save(self, fingerprint, features):
+        calls.append(fingerprint)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        return real_save(self, fingerprint, features)
+
+    monkeypatch.setattr(FeatureCache, "save", flaky_save)
+    with pytest.raises(OSError, match="No space left"):
+        extract_features(clips, batch_size=4, num_workers=0, cache_dir=tmp_path / "cache", **FAST)
+    assert len(calls) >= 2
+    # what was written before the failure stays usable: a rerun takes the first clip from the cache
+    monkeypatch.setattr(FeatureCache, "save", real_save)
+    rerun = extract_features(clips, batch_size=4, num_workers=0, cache_dir=tmp_path / "cache", **FAST)
+    assert rerun.stats["cached_clips"] == 1
