@@ -484,12 +484,27 @@ def extract_features(
     fingerprints: list[str | None] = [None] * len(paths)
     cache = FeatureCache(cache_dir, settings) if cache_dir is not None else None
     if cache is not None:
-        for i, path in enumerate(paths):
+
+        def look_up(path: str) -> tuple[str, np.ndarray | None]:
             try:
-                fingerprints[i] = file_fingerprint(path)
+                fingerprint = file_fingerprint(path)
             except OSError as err:
                 raise DataError(f"audio file {path!r} cannot be read: {err}") from None
-            per_clip[i] = cache.load(fingerprints[i], n_windows=_expected_windows(path, mel, window))
+            return fingerprint, cache.load(fingerprint, n_windows=_expected_windows(path, mel, window))
+
+        # Hashing the audio and reading the entries is I/O and hashlib, both of which
+        # release the GIL: a few threads make a warm rerun several times faster.
+        threads = max(1, min(8, os.cpu_count() or 1, len(paths) // 16))
+        if threads == 1:
+            found = [look_up(path) for path in paths]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="soundad-lookup") as pool:
+                found = list(pool.map(look_up, paths))
+        for i, (fingerprint, feats) in enumerate(found):
+            fingerprints[i], per_clip[i] = fingerprint, feats
+        del found
     todo = [i for i, feats in enumerate(per_clip) if feats is None]
     n_cached = len(paths) - len(todo)
 
@@ -518,6 +533,11 @@ def extract_features(
             prefetch_factor=4 if num_workers else None,
             worker_init_fn=_limit_blas_threads if num_workers else None,
         )
+        if num_workers:
+            # Import and warm the preprocessing here, once: worker processes forked from this
+            # one inherit it, instead of each importing librosa (and numba) on its first clip
+            # (~2 s per worker, per call -- longer than a GPU needs for a thousand clips).
+            compute_mel(np.zeros(2 * mel.n_fft, dtype=np.float32), sr=mel.sr, config=mel)
         limiter = None if num_workers else _limit_blas_threads()
         lut = normalised_lut(image.colormap, mean=model.mean, std=model.std, device=dev)
         pending_windows: list[torch.Tensor] = []  # on the compute device
@@ -582,7 +602,12 @@ def extract_features(
         def finish(idx: int) -> None:
             clip = todo[idx]
             chunks = parts.pop(idx)
-            feats = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+            # a copy, not a view: a view would keep its whole batch (on a GPU, a pinned
+            # buffer) alive for as long as the clip's features live
+            if not chunks:  # a clip without windows
+                feats = np.zeros((0, model.feature_dim), dtype=np.float32)
+            else:
+                feats = np.concatenate(chunks) if len(chunks) != 1 else chunks[0].copy()
             per_clip[clip] = np.ascontiguousarray(feats, dtype=np.float32)
             if writer is not None:
                 writer.save(fingerprints[clip], per_clip[clip])
@@ -629,10 +654,18 @@ def extract_features(
     if len(dims) > 1:  # cannot happen with a consistent cache; guard against mixing
         raise DataError(f"features of different dimensions {sorted(dims)} for one setting; clear {cache_dir}")
     dim = dims.pop() if dims else 0
-    features = np.concatenate([p.reshape(-1, dim) if p.shape[0] == 0 else p for p in per_clip])
-    clip_ids = np.concatenate([np.full(p.shape[0], cid, dtype=object) for cid, p in zip(ids, per_clip)])
+    counts = [int(p.shape[0]) for p in per_clip]
+    # One array for all rows, filled clip by clip while each clip's own array is let go:
+    # the peak is one copy of the features, not two (np.concatenate would hold both).
+    features = np.empty((sum(counts), dim), dtype=np.float32)
+    row = 0
+    for i, count in enumerate(counts):
+        features[row:row + count] = per_clip[i]
+        per_clip[i] = None
+        row += count
+    clip_ids = np.repeat(np.asarray(ids, dtype=object), counts)
     clip_ids = clip_ids.astype(str) if clip_ids.size else np.array([], dtype=str)
-    window_index = np.concatenate([np.arange(p.shape[0], dtype=np.int64) for p in per_clip])
+    window_index = np.concatenate([np.arange(count, dtype=np.int64) for count in counts])
     seconds = time.perf_counter() - start
     return WindowFeatures(
         features=features,
