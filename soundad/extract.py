@@ -231,6 +231,8 @@ class _ClipWindows(torch.utils.data.Dataset):
 
 #: Clips per item a worker process hands over (GPU runs consume thousands of clips per second).
 _CLIPS_PER_ITEM = 8
+#: Background threads that write feature-cache entries (:class:`_CacheWriter`).
+_CACHE_WRITER_THREADS = 2
 
 
 class _CacheWriter:
@@ -244,7 +246,8 @@ class _CacheWriter:
     :meth:`close` waits for every write and re-raises the first failure.
     """
 
-    def __init__(self, cache: FeatureCache, threads: int = 2):
+    def __init__(self, cache: FeatureCache, threads: int | None = None):
+        threads = _CACHE_WRITER_THREADS if threads is None else threads
         from concurrent.futures import ThreadPoolExecutor
 
         self.cache = cache
