@@ -496,7 +496,8 @@ def extract_features(
             return fingerprint, cache.load(fingerprint, n_windows=_expected_windows(path, mel, window))
 
         # Hashing the audio and reading the entries is I/O and hashlib, both of which
-        # release the GIL: a few threads make a warm rerun several times faster.
+        # release the GIL, so threads overlap them: a warm rerun of the 40 MIMII sample
+        # clips took 1.3 instead of 2.0 ms per clip with 2 threads on 2 cores.
         threads = max(1, min(8, os.cpu_count() or 1, len(paths) // 16))
         if threads == 1:
             found = [look_up(path) for path in paths]
