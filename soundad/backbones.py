@@ -455,6 +455,26 @@ def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
     return names
 
 
+_ONEDNN_GRAPH: list = []  # memo of _onednn_graph_available()
+
+
+def _onednn_graph_available() -> bool:
+    """Whether this torch build has oneDNN graph fusion (x86-64 Linux/Windows builds do).
+
+    Elsewhere switching it on only warns "Not compiled with OneDNN Graph" and
+    the flag stays off; then the backbone stays an ordinary module.
+    """
+    if not _ONEDNN_GRAPH:
+        previous = torch.jit.onednn_fusion_enabled()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.jit.enable_onednn_fusion(True)
+            works = torch.jit.onednn_fusion_enabled() and not caught
+            torch.jit.enable_onednn_fusion(previous)
+        _ONEDNN_GRAPH.append(bool(works))
+    return _ONEDNN_GRAPH[0]
+
+
 @contextlib.contextmanager
 def _onednn_fusion():
     """Switch TorchScript's oneDNN graph fuser on for one call (it is a global flag)."""
@@ -547,10 +567,11 @@ class Backbone(nn.Module):
         Returns
         -------
         Backbone
-            ``self``, for chaining. If tracing fails the module stays eager
-            and a :class:`RuntimeWarning` says why.
+            ``self``, for chaining. If this torch build lacks oneDNN graph
+            fusion (e.g. on ARM) the module stays eager; if tracing fails it
+            stays eager and a :class:`RuntimeWarning` says why.
         """
-        if self._fused:
+        if self._fused or not _onednn_graph_available():
             return self
         example = torch.zeros((1, 3, self.input_size, self.input_size))
         if channels_last:

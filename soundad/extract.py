@@ -52,7 +52,14 @@ import torch
 
 import soundad
 from soundad._io import atomic_path, atomic_write_text
-from soundad.backbones import DEFAULT_LAYERS, load_backbone, resolve_device, resolve_weights, _check_name
+from soundad.backbones import (
+    DEFAULT_LAYERS,
+    _check_name,
+    _onednn_graph_available,
+    load_backbone,
+    resolve_device,
+    resolve_weights,
+)
 from soundad.cache import FeatureCache, file_fingerprint
 from soundad.errors import DataError, ParameterError
 from soundad.features import (
@@ -347,7 +354,7 @@ def _settings(*, backbone, tag, weights_name, layer, mel, window, image, channel
             "half": bool(half),
             "fuse_bn": bool(fuse_bn),
             "channels_last": bool(channels_last),
-            "cpu_fusion": bool(cpu_fusion) and device.type == "cpu",
+            "cpu_fusion": bool(cpu_fusion) and device.type == "cpu" and _onednn_graph_available(),
         },
         "versions": {"soundad": soundad.__version__, "torch": torch.__version__,
                      "torchvision": version("torchvision")},

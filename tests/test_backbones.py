@@ -279,6 +279,17 @@ def _spectrogram_like_images(backbone, n=8, seed=0):
     return windows_to_images(windows, mean=backbone.mean, std=backbone.std, channels_last=True)
 
 
+def _has_onednn_graph() -> bool:
+    from soundad.backbones import _onednn_graph_available
+
+    return _onednn_graph_available()
+
+
+needs_onednn_graph = pytest.mark.skipif(not _has_onednn_graph(),
+                                        reason="this torch build has no oneDNN graph fusion (x86-64 builds do)")
+
+
+@needs_onednn_graph
 @pytest.mark.parametrize("name", ["resnet18", "efficientnet_lite0", "squeezenet1_1"])
 def test_cpu_fusion_gives_the_eager_features(name):
     fused = load_backbone(name, weights="random", seed=1)  # on by default on a CPU
@@ -296,6 +307,7 @@ def test_cpu_fusion_gives_the_eager_features(name):
             assert float((a - b).abs().max()) <= 1e-5 * scale, name
 
 
+@needs_onednn_graph
 def test_cpu_fusion_leaves_gradients_and_other_sizes_to_the_eager_module():
     bb = load_backbone("resnet18", weights="random")
     assert bb.cpu_fused
@@ -307,6 +319,7 @@ def test_cpu_fusion_leaves_gradients_and_other_sizes_to_the_eager_module():
     assert small.shape == (2, 512)
 
 
+@needs_onednn_graph
 def test_warm_up_runs_the_fused_graph_only():
     fused = load_backbone("squeezenet1_1", weights="random")
     eager = load_backbone("squeezenet1_1", weights="random", cpu_fusion=False)
@@ -316,3 +329,14 @@ def test_warm_up_runs_the_fused_graph_only():
     fused.warm_up(4, calls=2)
     assert calls == [(4, 3, 224, 224)] * 2
     eager.warm_up(4)  # no fused graph: nothing to do, and no error
+
+
+def test_without_onednn_graph_the_backbone_stays_eager(monkeypatch):
+    import soundad.backbones as backbones
+
+    monkeypatch.setattr(backbones, "_onednn_graph_available", lambda: False)
+    bb = load_backbone("squeezenet1_1", weights="random")
+    assert not bb.cpu_fused
+    bb.warm_up(2)  # nothing to warm; no error
+    with torch.inference_mode():
+        assert bb(torch.zeros(2, 3, 224, 224)).shape == (2, 512)
