@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from soundad.backbones import resolve_device
 from soundad.detectors import _CONTAMINATION, _QuantileOffsetMixin, _validate, check_finite
 from soundad.errors import ParameterError
 
@@ -132,21 +133,6 @@ def dense_ae_frames(
     for t in range(frames):
         vectors[:, n_mels * t : n_mels * (t + 1)] = log_mel[:, t : t + n_vectors].T
     return vectors
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; ``"cpu"``/``"cuda"`` as given.
-
-    Raises
-    ------
-    ParameterError
-        ``"cuda"`` asked for but no CUDA device is available.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device={device!r} but torch sees no CUDA device; use 'cpu' or 'auto'")
-    return torch.device(device)
 
 
 # --------------------------------------------------------------------------- #
@@ -287,7 +273,7 @@ class _AutoencoderDetector(_QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         n = X.shape[0]
         rng = np.random.default_rng(self.random_state)
         torch_seed = int(rng.integers(2**31 - 1))
-        self.device_ = resolve_device(self.device)
+        self.device_ = resolve_device(self.device, mps=False)
 
         # standardisation learned on all normal training data
         axes = self._stat_axes()

@@ -51,6 +51,7 @@ its mean is ``127/255`` and its std ``128/255`` per channel (on images in
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import threading
@@ -123,31 +124,42 @@ LITE0_INPUT_SIZE = 224
 OFFLINE_ENV = "SOUNDAD_OFFLINE"
 
 
-def resolve_device(device: Any = "auto"):
+def resolve_device(device: Any = "auto", *, mps: bool = True):
     """Pick a torch device: ``"auto"`` means CUDA, else Apple MPS, else CPU.
 
     Parameters
     ----------
     device : str or torch.device, default="auto"
         ``"auto"``, or anything ``torch.device`` accepts (``"cpu"``, ``"cuda:0"``).
+    mps : bool, default=True
+        Whether ``"auto"`` may pick Apple's MPS (the autoencoders and the
+        bench keep to CUDA or the CPU).
 
     Returns
     -------
     torch.device
+
+    Raises
+    ------
+    ParameterError
+        An unknown device, or CUDA asked for where torch sees none.
     """
     if isinstance(device, torch.device):
         return device
     if device is None or str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
+        backend = getattr(torch.backends, "mps", None)
+        if mps and backend is not None and backend.is_available():
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        return torch.device(str(device))
+        resolved = torch.device(str(device))
     except RuntimeError as err:
         raise ParameterError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r} but torch sees no CUDA device; use 'cpu' or 'auto'")
+    return resolved
 
 
 # ----------------------------------------------------------------------- weights
@@ -455,24 +467,26 @@ def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
     return names
 
 
-_ONEDNN_GRAPH: list = []  # memo of _onednn_graph_available()
-
-
+@functools.cache
 def _onednn_graph_available() -> bool:
     """Whether this torch build has oneDNN graph fusion (x86-64 Linux/Windows builds do).
 
     Elsewhere switching it on only warns "Not compiled with OneDNN Graph" and
     the flag stays off; then the backbone stays an ordinary module.
     """
-    if not _ONEDNN_GRAPH:
-        previous = torch.jit.onednn_fusion_enabled()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.jit.enable_onednn_fusion(True)
-            works = torch.jit.onednn_fusion_enabled() and not caught
-            torch.jit.enable_onednn_fusion(previous)
-        _ONEDNN_GRAPH.append(bool(works))
-    return _ONEDNN_GRAPH[0]
+    previous = torch.jit.onednn_fusion_enabled()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.jit.enable_onednn_fusion(True)
+        works = torch.jit.onednn_fusion_enabled() and not caught
+        torch.jit.enable_onednn_fusion(previous)
+    return bool(works)
+
+
+def _fusable(images: torch.Tensor, size: int) -> bool:
+    """Whether the fused CPU graph may run on ``images``: float32 on the CPU, no autograd, traced size."""
+    return (images.device.type == "cpu" and images.dtype == torch.float32 and not torch.is_grad_enabled()
+            and tuple(images.shape[1:]) == (3, size, size))
 
 
 @contextlib.contextmanager
@@ -530,7 +544,7 @@ class Backbone(nn.Module):
         self.input_size = int(input_size)
         self.seed = seed
         self.feature_dim = 0
-        # (TorchScript module, traced input shape, channels_last) once fuse_for_cpu() ran; a tuple, so that
+        # (TorchScript module, channels_last) once fuse_for_cpu() ran; a tuple, so that
         # nn.Module does not register the traced copy as a submodule (state_dict, .to()).
         self._fused: tuple = ()
 
@@ -573,9 +587,7 @@ class Backbone(nn.Module):
         """
         if self._fused or not _onednn_graph_available():
             return self
-        example = torch.zeros((1, 3, self.input_size, self.input_size))
-        if channels_last:
-            example = example.contiguous(memory_format=torch.channels_last)
+        example = self._zero_images(1, channels_last=channels_last)
         try:
             with warnings.catch_warnings():
                 # torch.jit is in maintenance mode and says so on each call; it is still
@@ -588,7 +600,7 @@ class Backbone(nn.Module):
             warnings.warn(f"{self.name}: CPU graph fusion unavailable ({type(err).__name__}: {err}); "
                           "running the unfused network", RuntimeWarning, stacklevel=2)
             return self
-        self._fused = (fused, tuple(example.shape[1:]), bool(channels_last))
+        self._fused = (fused, bool(channels_last))
         return self
 
     def warm_up(self, batch_size: int, *, calls: int = 3) -> None:
@@ -603,17 +615,18 @@ class Backbone(nn.Module):
         """
         if not self._fused:
             return
-        shape = (int(batch_size),) + self._fused[1]
-        example = torch.zeros(shape)
-        if self._fused[2]:  # the layout the fused graph was traced for, and is fed
-            example = example.contiguous(memory_format=torch.channels_last)
+        # the layout the fused graph was traced for, and is fed
+        example = self._zero_images(batch_size, channels_last=self._fused[1])
         with torch.inference_mode():
             for _ in range(calls):
                 self(example)
 
+    def _zero_images(self, n: int, *, channels_last: bool) -> torch.Tensor:
+        images = torch.zeros((int(n), 3, self.input_size, self.input_size))
+        return images.contiguous(memory_format=torch.channels_last) if channels_last else images
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self._fused and images.device.type == "cpu" and images.dtype == torch.float32 \
-                and not torch.is_grad_enabled() and tuple(images.shape[1:]) == self._fused[1]:
+        if self._fused and _fusable(images, self.input_size):
             with _onednn_fusion():
                 return self._fused[0](images)
         outputs = self.body(images)

@@ -120,15 +120,12 @@ JSON_KEYS = ("gemm_gflops", "forward_gflops", "forward_wps", "pipeline_wps", "na
 
 
 def _torch_device(device: str):
-    import torch
+    """The bench's device: CPU or CUDA (``"auto"``: CUDA if present), where it can synchronise."""
+    from soundad.backbones import resolve_device
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("device='cuda' but torch sees no CUDA device; use device='cpu'")
-    if device not in ("cpu", "cuda"):
+    if str(device) not in ("cpu", "cuda", "auto"):
         raise ParameterError(f"device={device!r}; expected 'cpu', 'cuda' or 'auto'")
-    return torch.device(device)
+    return resolve_device(device, mps=False)
 
 
 def _synchronizer(device) -> Callable[[], None]:
@@ -411,12 +408,14 @@ def run_bench(
         batch_size = default_batch_size(dev)
     if n_clips is None:
         n_clips = 16 if dev.type == "cpu" else 1024
-    if naive_clips is None:
-        naive_clips = min(n_clips, 16) if isinstance(n_clips, int) else 16
-    for name, value in (("n_clips", n_clips), ("naive_clips", naive_clips), ("batch_size", batch_size),
-                        ("repeats", repeats)):
+    counts = [("n_clips", n_clips), ("batch_size", batch_size), ("repeats", repeats)]
+    if naive_clips is not None:
+        counts.append(("naive_clips", naive_clips))
+    for name, value in counts:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+    if naive_clips is None:
+        naive_clips = min(n_clips, 16)
     if not duration > 0:
         raise ParameterError(f"duration must be > 0 seconds, got {duration!r}")
     backbones = (backbones,) if isinstance(backbones, str) else tuple(backbones)

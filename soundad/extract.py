@@ -554,7 +554,6 @@ def extract_features(
         pending_windows: list[torch.Tensor] = []  # on the compute device
         pending_rows: deque[tuple[int, int]] = deque()  # (dataset index, rows not yet in a result)
         parts: dict[int, list[np.ndarray]] = {}
-        remaining: dict[int, int] = {}
         n_pending = 0
         # On a GPU one batch stays in flight: its features are copied back while the next
         # batch is drawn and launched, so the device never waits for the Python side.
@@ -583,16 +582,20 @@ def extract_features(
                     in_flight.append((host, ready, n))
                 else:
                     collect(feats.numpy(), n)
-            while len(in_flight) > depth:
-                host, ready, m = in_flight.popleft()
-                ready.synchronize()
-                collect(host.numpy(), m)
+            drain(keep=depth)
             forward_seconds += time.perf_counter() - t
             computed_windows += n
             pending_windows.clear()
             if rest.shape[0]:
                 pending_windows.append(rest)
             n_pending -= n
+
+        def drain(*, keep: int) -> None:
+            """Collect finished GPU batches, oldest first, until ``keep`` are left in flight."""
+            while len(in_flight) > keep:
+                host, ready, m = in_flight.popleft()
+                ready.synchronize()
+                collect(host.numpy(), m)
 
         def collect(feats: np.ndarray, n: int) -> None:
             """Hand the n rows of one finished batch to their clips, in order."""
@@ -602,13 +605,11 @@ def extract_features(
                 used = min(rows, n - offset)
                 parts[idx].append(feats[offset:offset + used])
                 offset += used
-                remaining[idx] -= used
-                if used == rows:
+                if used == rows:  # the clip's last rows
                     pending_rows.popleft()
+                    finish(idx)
                 else:
                     pending_rows[0] = (idx, rows - used)
-                if remaining[idx] == 0:
-                    finish(idx)
 
         def finish(idx: int) -> None:
             clip = todo[idx]
@@ -634,7 +635,6 @@ def extract_features(
                 for j, rows in enumerate(rows_per_clip.tolist()):
                     idx = first + j
                     parts[idx] = []
-                    remaining[idx] = rows
                     if rows == 0:
                         finish(idx)
                     else:
@@ -646,10 +646,7 @@ def extract_features(
                     run_batch(batch_size)
             if n_pending:
                 run_batch(n_pending)
-            while in_flight:
-                host, ready, m = in_flight.popleft()
-                ready.synchronize()
-                collect(host.numpy(), m)
+            drain(keep=0)
             if writer is not None:
                 writer.close()  # every entry on disk before returning; re-raises a failed write
         finally:

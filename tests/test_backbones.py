@@ -325,7 +325,7 @@ def test_warm_up_runs_the_fused_graph_only():
     eager = load_backbone("squeezenet1_1", weights="random", cpu_fusion=False)
     calls = []
     fused._fused = (lambda images: calls.append(tuple(images.shape)) or torch.zeros(len(images), 512),
-                    fused._fused[1], fused._fused[2])
+                    fused._fused[1])
     fused.warm_up(4, calls=2)
     assert calls == [(4, 3, 224, 224)] * 2
     eager.warm_up(4)  # no fused graph: nothing to do, and no error
