@@ -35,6 +35,7 @@ __all__ = [
     "GROUP_KEYS",
     "NON_KEY_COLUMNS",
     "auc_pauc",
+    "clip_score_table",
     "evaluate_scores",
     "mcclish_pauc",
     "method_columns",
@@ -184,6 +185,43 @@ def _sort_snr(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         return col
 
     return frame.sort_values(by, key=key, kind="stable").reset_index(drop=True)
+
+
+def clip_score_table(per_clip: pd.Series, clips: pd.DataFrame, **method) -> pd.DataFrame:
+    """The scores table :func:`evaluate_scores` reads, for one method's clip scores.
+
+    Parameters
+    ----------
+    per_clip : pd.Series
+        Anomaly score per clip, indexed by clip id (what
+        :func:`soundad.detectors.clip_scores` returns).
+    clips : pd.DataFrame
+        A clips table with ``clip_id``, ``snr``, ``machine``, ``model_id`` and
+        ``label`` (e.g. from :func:`soundad.data.read_layout`) holding every
+        scored clip.
+    **method
+        Method columns to add, e.g. ``backbone="resnet18", detector="gmm"``.
+
+    Returns
+    -------
+    scores : pd.DataFrame
+        One row per scored clip, in ``per_clip``'s order: ``clip_id``, the
+        group columns, ``label``, ``score`` and the method columns.
+
+    Raises
+    ------
+    DataError
+        A scored clip that ``clips`` lacks (the first few are named).
+    """
+    info = clips.set_index("clip_id")
+    missing = [c for c in per_clip.index if c not in info.index]
+    if missing:
+        raise DataError(f"{len(missing)} scored clip(s) are not in the clips table (e.g. {', '.join(missing[:3])})")
+    table = info.loc[per_clip.index, [*GROUP_KEYS, "label"]].rename_axis("clip_id").reset_index()
+    table["score"] = per_clip.to_numpy(dtype=np.float64)
+    for column, value in method.items():
+        table[column] = value
+    return table
 
 
 def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFrame:

@@ -69,6 +69,7 @@ __all__ = [
     "MIN_TRAIN_CLIPS",
     "Method",
     "choose_split",
+    "first_group",
     "load_clips",
     "run_grid",
     "write_summary",
@@ -242,6 +243,39 @@ def choose_split(
     if len(per_group) < n_groups or int(per_group.min()) < min_train:
         return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
     return table, "mimii"
+
+
+def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[pd.DataFrame, str, str]:
+    """The first (snr, machine, model_id) group of a clips table, capped and split.
+
+    Chapters 03-05 study one machine model at a time; this is how they pick it.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        Clips table (see :func:`load_clips`).
+    max_clips : int >= 2
+        At most ``max_clips // 2`` normal and as many abnormal clips are kept
+        (the first in table order).
+    seed : int, default=0
+        Seed of the random split, if :func:`choose_split` falls back to it.
+
+    Returns
+    -------
+    group : pd.DataFrame
+        The group's clips with a ``split`` column.
+    rule : str
+        The split rule used (``"mimii"`` or ``"random"``).
+    name : str
+        ``"<machine> <model_id> <snr>"``, for titles.
+    """
+    if clips.empty:
+        raise DataError("clips table is empty: there is no group to pick")
+    first = clips.iloc[0]
+    group = clips[(clips[list(GROUP_COLUMNS)] == first[list(GROUP_COLUMNS)]).all(axis=1)]
+    group = group.groupby("label", group_keys=False).head(max_clips // 2)
+    group, rule = choose_split(group, seed=seed)
+    return group, rule, f"{first['machine']} {first['model_id']} {first['snr']}"
 
 
 def _check_group(group: pd.DataFrame) -> str:

@@ -194,3 +194,20 @@ def test_summarise_reads_reproduce_results_csv_layout():
     assert len(overall) == 2  # one row per method, not fragmented by counts or status
     assert overall.set_index("detector")["auc"].round(6).to_dict() == {"gmm": 0.85, "ocsvm": 0.65}
     assert "0dB" not in set(summary.snr)  # the skipped group has no AUC
+
+
+def test_clip_score_table_joins_scores_to_their_clips():
+    from soundad.evaluate import clip_score_table, evaluate_scores
+
+    clips = pd.DataFrame({
+        "clip_id": ["a", "b", "c", "d"], "snr": "0dB", "machine": "fan", "model_id": "id_00",
+        "label": ["normal", "abnormal", "normal", "abnormal"], "path": ["pa", "pb", "pc", "pd"],
+    })
+    per_clip = pd.Series([0.9, 0.1, 0.8], index=pd.Index(["b", "a", "d"], name="clip_id"), name="score")
+    table = clip_score_table(per_clip, clips, backbone="resnet18", detector="gmm")
+    assert list(table.columns) == ["clip_id", "snr", "machine", "model_id", "label", "score", "backbone", "detector"]
+    assert list(table["clip_id"]) == ["b", "a", "d"] and list(table["label"]) == ["abnormal", "normal", "abnormal"]
+    assert list(table["score"]) == [0.9, 0.1, 0.8] and set(table["detector"]) == {"gmm"}
+    assert evaluate_scores(table)["auc"].iloc[0] == 1.0
+    with pytest.raises(DataError, match="not in the clips table.*x"):
+        clip_score_table(pd.Series([1.0], index=["x"]), clips)
