@@ -238,8 +238,6 @@ class _ClipWindows(torch.utils.data.Dataset):
 
 #: Clips per item a worker process hands over (GPU runs consume thousands of clips per second).
 _CLIPS_PER_ITEM = 8
-#: Background threads that write feature-cache entries (:class:`_CacheWriter`).
-_CACHE_WRITER_THREADS = 2
 
 
 class _CacheWriter:
@@ -253,8 +251,7 @@ class _CacheWriter:
     :meth:`close` waits for every write and re-raises the first failure.
     """
 
-    def __init__(self, cache: FeatureCache, threads: int | None = None):
-        threads = _CACHE_WRITER_THREADS if threads is None else threads
+    def __init__(self, cache: FeatureCache, threads: int = 2):
         from concurrent.futures import ThreadPoolExecutor
 
         self.cache = cache
@@ -617,10 +614,9 @@ def extract_features(
             # a copy, not a view: a view would keep its whole batch (on a GPU, a pinned
             # buffer) alive for as long as the clip's features live
             if not chunks:  # a clip without windows
-                feats = np.zeros((0, model.feature_dim), dtype=np.float32)
+                per_clip[clip] = np.zeros((0, model.feature_dim), dtype=np.float32)
             else:
-                feats = np.concatenate(chunks) if len(chunks) != 1 else chunks[0].copy()
-            per_clip[clip] = np.ascontiguousarray(feats, dtype=np.float32)
+                per_clip[clip] = np.concatenate(chunks) if len(chunks) != 1 else chunks[0].copy()
             if writer is not None:
                 writer.save(fingerprints[clip], per_clip[clip])
             bar.update(1)
