@@ -1,10 +1,11 @@
-"""Sentences that say how a comparison came out, written from its numbers (chapters 04-06).
+"""Sentences on comparisons, verdicts and sample sizes, written from their numbers (04-06).
 
 The book states an outcome only where a run computed it. These functions turn a
-difference with its interval, or a row of :func:`soundad.claims.check_claims`,
-into one sentence whose wording follows the numbers: which side scored higher
-is said only where the interval excludes zero. Every sentence carries the
-estimate and the interval it rests on, so that a test can read them back.
+:class:`soundad.evaluate.Comparison`, a row of :func:`soundad.claims.check_claims`
+or an interval's width into one sentence whose wording follows the numbers
+(the wording of a plain difference is :func:`soundad.prose.difference_sentence`'s).
+Every sentence carries the estimate and the interval it rests on, so that a
+test can read them back.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import math
 
 from soundad.errors import ParameterError
+from soundad.prose import difference_sentence, interval
 
 __all__ = [
-    "outcome",
-    "difference_sentence",
     "comparison_sentence",
     "verdict_sentence",
     "noise_sentence",
@@ -31,79 +31,30 @@ def _check_interval(estimate: float, lo: float, hi: float) -> None:
         raise ParameterError(f"interval [{lo}, {hi}] is reversed; expected lo <= hi")
 
 
-def outcome(lo: float, hi: float) -> str:
-    """``"higher"`` where the interval lies above 0, ``"lower"`` below, else ``"unclear"``."""
-    if lo > 0:
-        return "higher"
-    if hi < 0:
-        return "lower"
-    return "unclear"
-
-
 def _interval(estimate: float, lo: float, hi: float, digits: int) -> str:
-    return f"{estimate:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+    return interval(estimate, lo, hi, digits=digits, sign=True)
 
 
-def difference_sentence(
-    estimate: float,
-    lo: float,
-    hi: float,
-    *,
-    a: str,
-    b: str,
-    metric: str = "AUC",
-    level: float = 0.95,
-    digits: int = 2,
-    where: str = "on these test clips",
-) -> str:
-    """One sentence on ``metric(a) - metric(b)`` with its interval.
+def comparison_sentence(comparison, *, digits: int = 2) -> str:
+    """The sentence of :func:`soundad.prose.difference_sentence` for a Comparison.
 
     Parameters
     ----------
-    estimate, lo, hi : float
-        The difference ``a - b`` and its interval (same units as ``metric``).
-    a, b : str
-        Names of the two methods, as the reader knows them.
-    metric : str, default="AUC"
-    level : float in (0, 1), default=0.95
-        Coverage of the interval, written as a percentage.
+    comparison : soundad.evaluate.Comparison
+        Uses its ``a_label``, ``b_label``, ``metric``, ``estimate``, ``lo``,
+        ``hi``, ``level`` and ``n_clips``.
     digits : int, default=2
-        Decimals of the numbers in the sentence.
-    where : str
-        What the comparison was run on, e.g. ``"on these 30 test clips"``.
 
     Returns
     -------
     sentence : str
-        Says ``a`` scored higher only if ``lo > 0``, lower only if ``hi < 0``,
-        and otherwise that the two cannot be told apart.
+        Names a better side only where the interval excludes zero.
     """
-    _check_interval(estimate, lo, hi)
-    numbers = (f"the {metric} difference {a} − {b} is "
-               f"{_interval(estimate, lo, hi, digits)} ({100 * level:.0f} % interval)")
-    result = outcome(lo, hi)
-    if result == "higher":
-        return f"{where.capitalize()}, {a} scored higher than {b}: {numbers}, above zero."
-    if result == "lower":
-        return f"{where.capitalize()}, {a} scored lower than {b}: {numbers}, below zero."
-    return (f"{where.capitalize()}, {a} and {b} cannot be told apart: {numbers}, "
-            "and the interval includes zero.")
-
-
-def comparison_sentence(comparison, *, digits: int = 2, where: str | None = None) -> str:
-    """:func:`difference_sentence` for a :class:`soundad.evaluate.Comparison`.
-
-    Uses its ``a_label``, ``b_label``, ``metric``, ``estimate``, ``lo``,
-    ``hi``, ``level`` and ``n_clips``.
-    """
-    n = getattr(comparison, "n_clips", None)
-    if where is None:
-        where = f"on these {n} test clips" if n else "on these test clips"
     return difference_sentence(
-        float(comparison.estimate), float(comparison.lo), float(comparison.hi),
-        a=str(comparison.a_label), b=str(comparison.b_label),
-        metric=str(comparison.metric).upper(), level=float(comparison.level),
-        digits=digits, where=where,
+        str(comparison.a_label), str(comparison.b_label), float(comparison.estimate),
+        float(comparison.lo), float(comparison.hi), n_clips=int(comparison.n_clips),
+        metric=str(comparison.metric).upper().replace("PAUC", "pAUC"),
+        level=float(comparison.level), digits=digits,
     )
 
 
