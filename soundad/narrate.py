@@ -110,7 +110,7 @@ def noise_sentence(estimate: float, lo: float, hi: float, *, n_clips: int,
         Test clips behind it.
     needed : int or None
         Test clips that would make an interval of the same kind exclude zero for a
-        difference of this size (see :func:`soundad.uncertainty.clips_needed`);
+        difference of this size (see :func:`soundad.sample_size.clips_needed`);
         None when the estimate is zero.
     """
     _check_interval(estimate, lo, hi)
@@ -134,7 +134,7 @@ def settle_sentence(needed: int | None, *, n_test: int, n_available: int, data: 
     Parameters
     ----------
     needed : int or None
-        Test clips needed (see :func:`soundad.uncertainty.clips_needed`); None
+        Test clips needed (see :func:`soundad.sample_size.clips_needed`); None
         when the measured difference is zero.
     n_test : int
         Test clips of the run at hand.

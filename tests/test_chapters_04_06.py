@@ -10,7 +10,7 @@ from soundad.errors import ParameterError
 from soundad.narrate import comparison_sentence, noise_sentence, settle_sentence
 from soundad.narrate import verdict_sentence
 from soundad.published import dcase2020_baseline, mimii_baseline_auc
-from soundad.uncertainty import auc_interval_widths, clips_needed
+from soundad.sample_size import auc_interval_widths, clips_needed
 
 
 # ----------------------------------------------------------------------------- uncertainty

@@ -1,4 +1,4 @@
-"""How wide is an AUC interval on n test clips? (chapters 04 and 06)
+"""How many test clips does an AUC need? Interval width against n (chapters 04 and 06).
 
 An AUC measured on a few dozen test clips is uncertain. This module answers two
 questions a reader of a small experiment should ask, from the experiment's own
