@@ -35,7 +35,8 @@ def _interval(estimate: float, lo: float, hi: float, digits: int) -> str:
     return interval(estimate, lo, hi, digits=digits, sign=True)
 
 
-def comparison_sentence(comparison, *, digits: int = 2) -> str:
+def comparison_sentence(comparison, *, a: str | None = None, b: str | None = None,
+                        digits: int = 2) -> str:
     """The sentence of :func:`soundad.prose.difference_sentence` for a Comparison.
 
     Parameters
@@ -43,6 +44,9 @@ def comparison_sentence(comparison, *, digits: int = 2) -> str:
     comparison : soundad.evaluate.Comparison
         Uses its ``a_label``, ``b_label``, ``metric``, ``estimate``, ``lo``,
         ``hi``, ``level`` and ``n_clips``.
+    a, b : str or None
+        Names for the two sides as the reader knows them (default: the
+        comparison's labels, e.g. ``"detector=gmm"``).
     digits : int, default=2
 
     Returns
@@ -51,7 +55,7 @@ def comparison_sentence(comparison, *, digits: int = 2) -> str:
         Names a better side only where the interval excludes zero.
     """
     return difference_sentence(
-        str(comparison.a_label), str(comparison.b_label), float(comparison.estimate),
+        a or str(comparison.a_label), b or str(comparison.b_label), float(comparison.estimate),
         float(comparison.lo), float(comparison.hi), n_clips=int(comparison.n_clips),
         metric=str(comparison.metric).upper().replace("PAUC", "pAUC"),
         level=float(comparison.level), digits=digits,
