@@ -303,13 +303,13 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
         # the SNR mechanics kept small (two machines, two SNRs, half-size images).
         "06_reproduction": {
             **common,
-            "DETECTORS": ["gmm", "ocsvm", "mahalanobis"],
+            "DETECTORS": ["gmm", "ocsvm", "knn"],
             "REPEATS": 3,
             "EPOCHS": 2,
             "N_BOOT": 200,
             "SYNTH_MACHINES": ["fan", "valve"],
             "SYNTH_SNRS": ["-6dB", "6dB"],
-            "SYNTH_CLIPS": 8,
+            "SYNTH_CLIPS": 9,
             "SYNTH_REPEATS": 2,
             "IMAGE_SIZE": 112,
         },
