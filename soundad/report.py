@@ -46,10 +46,9 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
     ok = results[results["auc"].notna()]
     columns = ["method", "snr", "machine", "auc", "pauc", *(["repeat"] if "repeat" in ok.columns else [])]
     summary = summarise(ok[columns])
-    if "snr" not in by:
-        summary = summary[summary["snr"] == "all"]
-    if "machine" not in by:
-        summary = summary[summary["machine"] == "all"]
+    for column in ("snr", "machine"):
+        keep = summary[column] != "all" if column in by else summary[column] == "all"
+        summary = summary[keep]
     summary = summary[["method", *by, "auc", "pauc", "auc_sd", "n_groups", "n_repeats"]]
     if scores is not None and n_boot:
         keys = ["method", *(("model_id" if b == "id" else b) for b in by)]
