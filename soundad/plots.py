@@ -283,6 +283,11 @@ def plot_auc_heatmap(
 ) -> Figure:
     """Machine x SNR heatmap of the mean AUC (or pAUC) of one method, cells annotated.
 
+    When ``results`` holds ``<metric>_lo`` and ``<metric>_hi`` and one row per
+    (machine, SNR) cell (e.g. :func:`soundad.evaluate.mean_metric_ci` with
+    ``by=["snr", "machine"]``), each cell also shows its interval,
+    ``0.72`` over ``[0.55, 0.88]``.
+
     Parameters
     ----------
     results : pd.DataFrame
@@ -339,7 +344,12 @@ def plot_auc_heatmap(
         raise ParameterError(f"results hold {len(combos)} methods, choose one with method=...: {listing}")
     grid = table.groupby(["machine", "snr"])[metric].mean().unstack("snr")
     grid = grid[sorted(grid.columns, key=lambda v: snr_sort_key([v])[0])]
-    fig, ax = _figure_and_axes(ax, (1.6 + 1.1 * grid.shape[1], 1.2 + 0.6 * grid.shape[0]))
+    bounds = None
+    if {f"{metric}_lo", f"{metric}_hi"} <= set(table.columns) and not table.duplicated(["machine", "snr"]).any():
+        # one row per cell: its interval is shown under the value
+        bounds = table.set_index(["machine", "snr"])[[f"{metric}_lo", f"{metric}_hi"]]
+    fig, ax = _figure_and_axes(ax, (1.6 + (1.6 if bounds is not None else 1.1) * grid.shape[1],
+                                    1.2 + 0.6 * grid.shape[0]))
     image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
@@ -350,7 +360,12 @@ def plot_auc_heatmap(
         for j in range(grid.shape[1]):
             value = grid.iat[i, j]
             if np.isfinite(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center",
+                text = f"{value:.2f}"
+                if bounds is not None and (grid.index[i], grid.columns[j]) in bounds.index:
+                    lo, hi = bounds.loc[(grid.index[i], grid.columns[j])]
+                    if np.isfinite(lo) and np.isfinite(hi):
+                        text += f"\n[{lo:.2f}, {hi:.2f}]"
+                ax.text(j, i, text, ha="center", va="center",
                         color="white" if value < middle else "black", fontsize="small")
     fig.colorbar(image, ax=ax, label=metric.upper() if metric == "auc" else "pAUC")
     if title is None:
