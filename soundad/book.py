@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,9 @@ __all__ = [
     "stage_executed_book",
     "execute_notebooks",
     "ci_parameters",
+    "finish_student_book",
+    "repository_url",
+    "set_repository_url",
     "main",
 ]
 
@@ -56,6 +60,12 @@ __all__ = [
 BOOK_FILES = ("_config.yml", "_toc.yml")
 BOOK_DIRS = ("book",)
 NOTEBOOK_DIR = "notebooks"
+
+#: Branch the student book's launch buttons open (published by .github/workflows/book.yml).
+STUDENT_BRANCH = "student"
+
+#: Where the student copies of the notebooks go (no solutions, no outputs).
+STUDENT_DIR = Path("_build") / "student" / NOTEBOOK_DIR
 
 #: Where the real MIMII sample lives beside a checkout (CI and developer machines).
 SHARED_SAMPLE = Path("..") / "shared" / "data" / "mimii-sample"
@@ -227,6 +237,9 @@ def book_config(
     sphinx_config["hide_solutions"] = not instructor
     if instructor:
         config["title"] = f"{config.get('title', 'soundad')} (instructor edition)"
+    else:
+        # Colab and Binder open the solution-free copies the Pages workflow publishes.
+        config.setdefault("repository", {})["branch"] = STUDENT_BRANCH
     if execute is not None:
         if execute not in {"cache", "force", "auto", "off"}:
             raise ParameterError(f"execute={execute!r}: expected 'cache', 'force', 'auto' or 'off'")
@@ -331,7 +344,82 @@ def stage_executed_book(
     for nb in notebooks:
         shutil.copy2(executed / nb.name, stage / NOTEBOOK_DIR / nb.name)
     config = book_config(root, instructor=instructor, execute="off")
+    if (executed / "timings.json").is_file():
+        shutil.copy2(executed / "timings.json", stage / "timings.json")
+        config["sphinx"]["config"]["soundad_timings"] = str((stage / "timings.json").resolve())
     return write_book_config(config, stage / "_config.yml")
+
+
+def finish_student_book(
+    html: str | os.PathLike, notebooks: Iterable[str | os.PathLike], student_dir: str | os.PathLike
+) -> list[Path]:
+    """Write the solution-free student copies and make the download button serve them.
+
+    Parameters
+    ----------
+    html : path
+        The built student book (``.../_build/html``).
+    notebooks : iterable of paths
+        The chapter notebooks (sources or executed copies; outputs are cleared).
+    student_dir : path
+        Where the student copies go, e.g. ``_build/student/notebooks``.
+
+    Returns
+    -------
+    list of Path
+        The student copies.
+    """
+    from soundad.student import write_student_copies
+
+    copies = write_student_copies(notebooks, student_dir)
+    sources = Path(html) / "_sources" / NOTEBOOK_DIR
+    for copy in copies:
+        # The page's "download .ipynb" button links to _sources/<docname>.ipynb.
+        if (sources / copy.name).is_file():
+            shutil.copy2(copy, sources / copy.name)
+    return copies
+
+
+# --------------------------------------------------------------------------- repository URL
+_GITHUB_URL = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_CONFIG_URL = re.compile(r"^(repository:\n(?:[ \t]+.*\n|\s*#.*\n)*?[ \t]+url:[ \t]*)(\S+)", re.M)
+_NOTEBOOK_URL = re.compile(r'(REPOSITORY_URL = \\?")([^"\\]+)(\\?")')
+
+
+def repository_url(root: str | os.PathLike) -> str:
+    """The public repository URL: ``repository.url`` in ``_config.yml`` (the one setting)."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")) or {}
+    url = (config.get("repository") or {}).get("url", "")
+    if not url:
+        raise ParameterError(f"{Path(root) / '_config.yml'}: repository.url is missing")
+    return url
+
+
+def set_repository_url(root: str | os.PathLike, url: str) -> list[Path]:
+    """Point the book at another repository: ``_config.yml`` and every Colab install cell.
+
+    Returns the files changed. The notebooks' install cells carry a copy of the
+    URL because on Colab they run before soundad is installed.
+    """
+    if not _GITHUB_URL.match(url or ""):
+        raise ParameterError(f"url={url!r}; expected https://github.com/OWNER/REPO (no trailing slash)")
+    root = Path(root)
+    config_path = root / "_config.yml"
+    text = config_path.read_text(encoding="utf-8")
+    new, count = _CONFIG_URL.subn(lambda m: m.group(1) + url, text, count=1)
+    if count != 1:
+        raise ParameterError(f"{config_path}: no 'url:' line under 'repository:'")
+    changed = []
+    if new != text:
+        changed.append(atomic_write_text(config_path, new))
+    for nb in list_notebooks(root):
+        raw = nb.read_text(encoding="utf-8")
+        updated = _NOTEBOOK_URL.sub(lambda m: m.group(1) + url + m.group(3), raw)
+        if updated != raw:
+            changed.append(atomic_write_text(nb, updated))
+    return changed
 
 
 # --------------------------------------------------------------------------- execute
@@ -450,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
     p_ci.add_argument("--stage", default=None, help="staging folder (default: _build/ci-book[-instructor])")
     p_ci.add_argument("--instructor", action="store_true")
 
+    p_student = sub.add_parser("student", help="write solution-free student copies of the notebooks")
+    p_student.add_argument("--out", default=str(STUDENT_DIR))
+
+    p_url = sub.add_parser("set-url", help="set the public repository URL (_config.yml and the Colab cells)")
+    p_url.add_argument("url", help="https://github.com/OWNER/REPO")
+
     args = parser.parse_args(argv)
     root = find_root()
     instructor = getattr(args, "instructor", False) or os.environ.get("SOUNDAD_INSTRUCTOR", "") not in {"", "0"}
@@ -466,8 +560,12 @@ def main(argv: list[str] | None = None) -> int:
             config = write_book_config(
                 book_config(root, instructor=False, cache_path=cache), root / "_build" / "_config.student.yml"
             )
+        start = time.perf_counter()
         html = build_book(root, output=output, config=config, strict=not args.no_strict)
-        print(f"[soundad.book] {'instructor' if instructor else 'student'} book: {html / 'index.html'}")
+        if not instructor:
+            finish_student_book(html, list_notebooks(root), root / STUDENT_DIR)
+        print(f"[soundad.book] {'instructor' if instructor else 'student'} book: {html / 'index.html'} "
+              f"({time.perf_counter() - start:.0f} s)")
         return 0
 
     if args.command == "execute":
@@ -485,10 +583,32 @@ def main(argv: list[str] | None = None) -> int:
         stage = Path(args.stage) if args.stage else root / "_build" / ("ci-book-instructor" if instructor else "ci-book")
         config = stage_executed_book(root, root / args.executed, stage, instructor=instructor)
         html = build_book(stage, output=stage, config=config)
+        if not instructor:
+            finish_student_book(html, list_notebooks(root), root / STUDENT_DIR)
         print(f"[soundad.book] book from executed notebooks: {html / 'index.html'}")
+        return 0
+
+    if args.command == "student":
+        copies = finish_student_book(root / "_build" / "html", list_notebooks(root), root / args.out)
+        print(f"[soundad.book] {len(copies)} student notebooks in {root / args.out}")
+        return 0
+
+    if args.command == "set-url":
+        changed = set_repository_url(root, args.url)
+        print(f"[soundad.book] repository URL {args.url}: {len(changed)} file(s) changed")
         return 0
     return 2  # pragma: no cover
 
 
+def _cli() -> int:  # pragma: no cover - thin wrapper
+    from soundad.errors import SoundadError
+
+    try:
+        return main()
+    except (SoundadError, RuntimeError) as error:
+        print(f"python -m soundad.book: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(_cli())

@@ -9,6 +9,7 @@ checks the DOM and keeps a screenshot under ``_build/screenshots/``.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -18,13 +19,25 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from soundad.errors import ParameterError
+
 yaml = pytest.importorskip("yaml")
 pytest.importorskip("jupyter_book")
 
-from soundad.book import book_config, build_book, list_notebooks, stage_executed_book  # noqa: E402
+from soundad.book import (  # noqa: E402
+    STUDENT_BRANCH,
+    book_config,
+    build_book,
+    finish_student_book,
+    list_notebooks,
+    repository_url,
+    set_repository_url,
+    stage_executed_book,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+STUDENT_NOTEBOOKS = ROOT / "_build" / "student" / "notebooks"
 CHAPTERS = [nb.stem for nb in list_notebooks(ROOT)]
 _BUILT: dict[str, Path] = {}
 
@@ -65,6 +78,15 @@ def test_instructor_config_only_flips_solutions():
     student, instructor = book_config(ROOT), book_config(ROOT, instructor=True)
     assert student["sphinx"]["config"]["hide_solutions"] is True
     assert instructor["sphinx"]["config"]["hide_solutions"] is False
+    # Colab/Binder of the student book open the solution-free branch; the instructor's the sources.
+    assert student["repository"]["branch"] == STUDENT_BRANCH
+    assert instructor["repository"]["branch"] != STUDENT_BRANCH
+    for edition in (student, instructor):
+        assert "soundad.sphinxext" in edition["sphinx"]["extra_extensions"]
+        edition["repository"].pop("branch")
+        edition.pop("title")
+        edition["sphinx"]["config"].pop("hide_solutions")
+    assert student == instructor
     off = book_config(ROOT, execute="off")
     assert off["execute"]["execute_notebooks"] == "off"
 
@@ -127,6 +149,72 @@ def test_setup_page_sets_tables_figures_and_quiet_warnings(capsys):
             pd.reset_option("display")
 
 
+# ----------------------------------------------------------------------------- one URL
+def _install_cell_urls(path: Path) -> list[str]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    source = "".join(nb["cells"][[c["cell_type"] for c in nb["cells"]].index("code")]["source"])
+    return re.findall(r'REPOSITORY_URL = "([^"]+)"', source)
+
+
+def test_config_and_every_colab_install_cell_share_one_repository_url():
+    url = repository_url(ROOT)
+    assert re.match(r"^https://github\.com/[\w.-]+/[\w.-]+$", url)
+    for path in list_notebooks(ROOT):
+        assert _install_cell_urls(path) == [url], f"{path.name}: install cell URL differs from _config.yml"
+
+
+def test_set_repository_url_rewrites_config_and_notebooks(tmp_path):
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    changed = set_repository_url(tmp_path, "https://github.com/someone/my-fork")
+    assert len(changed) == 1 + len(CHAPTERS)
+    assert repository_url(tmp_path) == "https://github.com/someone/my-fork"
+    for path in list_notebooks(tmp_path):
+        assert _install_cell_urls(path) == ["https://github.com/someone/my-fork"]
+        json.loads(path.read_text(encoding="utf-8"))  # still valid JSON
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["repository"]["url"] == "https://github.com/someone/my-fork"
+    with pytest.raises(ParameterError, match="OWNER/REPO"):
+        set_repository_url(tmp_path, "github.com/someone")
+
+
+def test_pages_workflow_builds_the_book_and_publishes_student_copies():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = [step.get("run", "") + str(step.get("uses", "")) + str(step.get("with", ""))
+             for job in workflow["jobs"].values()
+             for step in job["steps"]]
+    text = "\n".join(steps)
+    assert "make book" in text and "_build/html" in text
+    assert "actions/deploy-pages" in text
+    assert f"git push --force origin HEAD:{STUDENT_BRANCH}" in text
+    assert "_build/student/notebooks" in text
+
+
+# ----------------------------------------------------------------------------- clean sources
+MAX_LINE = 88
+
+
+@pytest.mark.parametrize("path", list_notebooks(ROOT), ids=CHAPTERS)
+def test_notebook_code_lines_fit_the_page(path):
+    """Code cells at most 88 characters wide: wider lines scroll sideways in the book."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    wide = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            if len(line) > MAX_LINE:
+                wide.append(f"cell {index}: {len(line)} chars: {line[:50]}...")
+    assert not wide, f"{path.name}: {len(wide)} code line(s) over {MAX_LINE} characters:\n" + "\n".join(wide[:10])
+
+
+def test_local_mathjax_is_installed():
+    from soundad.sphinxext import mathjax_source
+
+    assert (mathjax_source() / "tex-chtml.js").stat().st_size > 100_000
+
+
 # ----------------------------------------------------------------------------- build
 def _built(edition: str) -> Path:
     if edition not in _BUILT:
@@ -136,6 +224,8 @@ def _built(edition: str) -> Path:
         stage = ROOT / "_build" / ("ci-book" if edition == "student" else "ci-book-instructor")
         config = stage_executed_book(ROOT, EXECUTED, stage, instructor=edition == "instructor")
         _BUILT[edition] = build_book(stage, output=stage, config=config, strict=True)
+        if edition == "student":
+            finish_student_book(_BUILT[edition], list_notebooks(ROOT), STUDENT_NOTEBOOKS)
     return _BUILT[edition]
 
 
