@@ -275,6 +275,147 @@ def _chromium_run(args: list[str], *, timeout: int = 90) -> subprocess.Completed
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+#: Runs in the page once MathJax is done; leaves what it saw as JSON in the DOM.
+AUDIT_SCRIPT = """
+<script>
+(function () {
+  function audit() {
+    var wide = [];
+    document.querySelectorAll("pre").forEach(function (pre) {
+      if (pre.scrollWidth > pre.clientWidth + 1) { wide.push(pre.innerText.split("\\n")[0].slice(0, 80)); }
+    });
+    var players = [];
+    document.querySelectorAll("audio").forEach(function (audio) {
+      var source = audio.getAttribute("src") || "";
+      audio.querySelectorAll("source").forEach(function (s) { source = source || s.getAttribute("src") || ""; });
+      var figure = audio.closest("figure");
+      var caption = figure && figure.querySelector("figcaption");
+      players.push({source: source.slice(0, 40), caption: caption ? caption.innerText.trim() : ""});
+    });
+    var out = document.createElement("script");
+    out.type = "application/json";
+    out.id = "soundad-audit";
+    out.textContent = JSON.stringify({
+      text: document.body.innerText, wide: wide, players: players,
+      math: document.querySelectorAll("mjx-container").length,
+      mathjax: typeof window.MathJax === "object" && !!window.MathJax.startup
+    });
+    document.body.appendChild(out);
+  }
+  window.addEventListener("load", function () {
+    var ready = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+    (ready ? ready : Promise.resolve()).then(function () { setTimeout(audit, 50); });
+  });
+})();
+</script>
+"""
+
+#: Chapters that must let the reader listen, and how many labelled players each needs at least
+#: (02: a normal and an abnormal clip; 03-05: the worst-ranked clips of the detector).
+MIN_PLAYERS = {"02": 2, "03": 3, "04": 3, "05": 3}
+
+
+def _audit(page: Path) -> dict:
+    """Open ``page`` in headless Chromium (offline, file://) and return what the audit script saw."""
+    import json as _json
+
+    probe = page.with_name(f".audit-{page.name}")
+    text = page.read_text(encoding="utf-8")
+    probe.write_text(text.replace("</body>", AUDIT_SCRIPT + "</body>"), encoding="utf-8")
+    try:
+        dom = _chromium_run(["--window-size=1280,2000", "--virtual-time-budget=20000", "--dump-dom",
+                             probe.resolve().as_uri()]).stdout
+    finally:
+        probe.unlink(missing_ok=True)
+    match = re.search(r'<script type="application/json" id="soundad-audit">(.*?)</script>', dom, re.S)
+    assert match, f"{page.name}: the page did not finish loading in Chromium"
+    return _json.loads(match.group(1))
+
+
+def _book_pages(html: Path) -> dict[str, Path]:
+    return {Path(entry).name: html / f"{entry}.html" for entry in _toc_files()}
+
+
+def page_problems(name: str, seen: dict, source_html: str) -> list[str]:
+    """Everything on one rendered page that a reader should not see."""
+    problems = []
+    text = seen["text"]
+    for raw in ("\\[", "\\(", "$$"):
+        if raw in text:
+            at = text.index(raw)
+            problems.append(f"raw maths {raw!r} in the text: ...{text[max(0, at - 40):at + 40]!r}")
+    for marker in ("/tmp/", "/root/", "/home/", "Warning", "Traceback"):
+        if marker in text:
+            at = text.index(marker)
+            problems.append(f"{marker!r} on the page: ...{text[max(0, at - 60):at + 60]!r}")
+    problems += [f"code block scrolls sideways: {first!r}" for first in seen["wide"]]
+    problems += [f"<audio> without a source (caption {p['caption']!r})" for p in seen["players"] if not p["source"]]
+    if ('class="math' in source_html or "\\[" in source_html) and seen["math"] == 0:
+        problems.append("maths on the page was not typeset (MathJax did not run)")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (make test installs it with apt-get)")
+@pytest.mark.parametrize("name", [Path(entry).name for entry in _toc_files()])
+def test_rendered_page_is_clean_in_chromium(name):
+    html = _built("student")
+    page = _book_pages(html)[name]
+    seen = _audit(page)
+    problems = page_problems(name, seen, page.read_text(encoding="utf-8"))
+    assert not problems, f"{name}: " + "\n".join(problems)
+    chapter = name[:2]
+    if chapter in MIN_PLAYERS:
+        labelled = [p for p in seen["players"] if p["source"].startswith("data:audio/wav;base64,")
+                    and "normal" in p["caption"]]
+        assert len(labelled) >= MIN_PLAYERS[chapter], (
+            f"{name}: {len(labelled)} labelled players with a source (caption naming the clip's label); "
+            f"expected at least {MIN_PLAYERS[chapter]}: {seen['players']}"
+        )
+
+
+def test_page_audit_catches_each_problem():
+    """The checks above fail on pages that have the problems (so a clean page means something)."""
+    seen = {"text": "x \\[ a \\] /tmp/run UserWarning: y Traceback", "wide": ["long = 1"],
+            "players": [{"source": "", "caption": "fan"}], "math": 0}
+    problems = page_problems("p", seen, '<div class="math">\\[a\\]</div>')
+    joined = "\n".join(problems)
+    for expected in ("raw maths", "/tmp/", "Warning", "Traceback", "sideways", "without a source", "typeset"):
+        assert expected in joined, expected
+    clean = {"text": "all good", "wide": [], "players": [{"source": "data:audio/wav;base64,UklG", "caption": "x"}],
+             "math": 2}
+    assert page_problems("p", clean, '<div class="math">') == []
+
+
+@pytest.mark.slow
+def test_student_book_serves_student_notebooks_and_local_mathjax():
+    html = _built("student")
+    from soundad.student import solution_texts
+
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for stem in CHAPTERS:
+        page = _page(html, stem).read_text(encoding="utf-8")
+        assert "cdn.jsdelivr" not in page and "mathjax/tex-chtml.js" in page or "class=\"math" not in page
+        for copy in (html / "_sources" / "notebooks" / f"{stem}.ipynb", STUDENT_NOTEBOOKS / f"{stem}.ipynb"):
+            if copy.is_file() or copy.parent == STUDENT_NOTEBOOKS:
+                nb = json.loads(copy.read_text(encoding="utf-8"))
+                assert solution_texts(nb) == [], f"{copy}: holds solution text"
+        assert f"/blob/{STUDENT_BRANCH}/notebooks/{stem}.ipynb" in page, f"{stem}: Colab button not on the student branch"
+
+
+@pytest.mark.slow
+def test_execution_statistics_page_lists_every_chapter():
+    html = _built("student")
+    page = (html / "book" / "execution_statistics.html").read_text(encoding="utf-8")
+    table = page[page.index("soundad-exec-stats"):]
+    timings = json.loads((ROOT / "_build" / "executed" / "timings.json").read_text())
+    for stem in CHAPTERS:
+        row = re.search(rf"{stem}.*?</tr>", table, re.S)
+        assert row, f"{stem} missing from the execution statistics"
+        assert f"{timings[stem]:.1f}" in row.group(0) and "papermill" in row.group(0)
+        assert "not printed" not in row.group(0), f"{stem}: the data it ran on is unknown"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (make test installs it with apt-get)")
 @pytest.mark.parametrize("stem", ["intro", *CHAPTERS])
