@@ -4,6 +4,8 @@
   instead of a CDN: the files come from the PyPI package
   ``django-static-mathjax`` (importable as ``mathjax``, no Django needed), which
   ``make book`` installs with the ``book`` extra.
+* **Code that fits.** A small style sheet (``_static/soundad.css``) sizes code
+  so that 88-character lines fit the text column.
 * **Execution statistics.** The directive ``soundad-exec-stats`` becomes a
   table, one row per chapter notebook: run time in this build, how it was run,
   whether it succeeded, and the data it ran on (the notebook's printed
@@ -56,10 +58,25 @@ def _use_local_mathjax(app: Sphinx, config) -> None:
     config.mathjax_path = f"{MATHJAX_DIR}/tex-chtml.js"
 
 
-def _copy_mathjax(app: Sphinx, exception) -> None:
+#: The book's own style sheet: an 88-character code line fits the text column of a
+#: 1280-pixel-wide window (about 76 characters at the theme's 14 px).
+PAGE_CSS = """/* written by soundad.sphinxext */
+.bd-article pre { font-size: 0.74rem; }
+/* printed messages wrap instead of scrolling; code and tables keep their layout */
+.bd-article div.cell_output div.output.stream pre,
+.bd-article div.cell_output div.output.stderr pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+figure.soundad-listen audio { width: 100%; max-width: 28rem; }
+"""
+PAGE_CSS_NAME = "soundad.css"
+
+
+def _copy_static(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    source, target = mathjax_source(), Path(app.outdir) / "_static" / MATHJAX_DIR
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / PAGE_CSS_NAME).write_text(PAGE_CSS, encoding="utf-8")
+    source, target = mathjax_source(), static / MATHJAX_DIR
     for item in MATHJAX_KEEP:
         src = source / item
         if src.is_dir():
@@ -95,8 +112,9 @@ def data_used(env) -> dict:
 
 
 def _record_data_used(app: Sphinx, doctree) -> None:
-    for text in doctree.findall(nodes.Text):
-        match = re.search(re.escape(DATA_MARK) + r"\s*([^\n]+)", str(text))
+    # Only what a cell printed (its output), not the code that prints it.
+    for output in doctree.findall(lambda n: isinstance(n, nodes.container) and "cell_output" in n["classes"]):
+        match = re.search(re.escape(DATA_MARK) + r"[ \t]*([^\n]+)", output.astext())
         if match:
             data_used(app.env)[app.env.docname] = match.group(1).strip()
             return
@@ -133,7 +151,7 @@ def stats_rows(app: Sphinx) -> list[dict]:
 
     env, timings = app.env, _timings(app)
     rows = []
-    for docname in sorted(d for d in env.found_docs if env.doc2path(d).suffix == ".ipynb"):
+    for docname in sorted(d for d in env.found_docs if str(env.doc2path(d)).endswith(".ipynb")):
         record = NbMetadataCollector.get_doc_data(env).get(docname, {}).get("exec_data") or {}
         stem = Path(docname).name
         seconds = record.get("runtime")
@@ -182,7 +200,8 @@ class ExecStatsTransform(SphinxPostTransform):
 def setup(app: Sphinx) -> dict:
     app.add_config_value("soundad_timings", "", "env")
     app.connect("config-inited", _use_local_mathjax)
-    app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _copy_static)
+    app.add_css_file(PAGE_CSS_NAME)
     app.add_node(ExecStatsNode)
     app.add_directive("soundad-exec-stats", ExecStatsDirective)
     app.connect("doctree-read", _record_data_used)

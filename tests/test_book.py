@@ -282,7 +282,10 @@ AUDIT_SCRIPT = """
   function audit() {
     var wide = [];
     document.querySelectorAll("pre").forEach(function (pre) {
-      if (pre.scrollWidth > pre.clientWidth + 1) { wide.push(pre.innerText.split("\\n")[0].slice(0, 80)); }
+      if (pre.scrollWidth > pre.clientWidth + 1) {
+        var longest = pre.innerText.split("\\n").reduce(function (a, b) { return b.length > a.length ? b : a; }, "");
+        wide.push(longest.length + " chars: " + longest.slice(0, 70));
+      }
     });
     var players = [];
     document.querySelectorAll("audio").forEach(function (audio) {
