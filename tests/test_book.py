@@ -209,6 +209,34 @@ def test_notebook_code_lines_fit_the_page(path):
     assert not wide, f"{path.name}: {len(wide)} code line(s) over {MAX_LINE} characters:\n" + "\n".join(wide[:10])
 
 
+def _only_glues(source: str) -> bool:
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics: not a glue-only cell
+        return False
+    return bool(body) and all(
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "glue"
+        for node in body
+    )
+
+
+@pytest.mark.parametrize("path", list_notebooks(ROOT), ids=CHAPTERS)
+def test_glue_only_cells_are_removed_from_the_page(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    shown = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+             and _only_glues("".join(cell["source"])) and "remove-cell" not in cell["metadata"].get("tags", [])]
+    assert not shown, f"{path.name}: cells {shown} only call glue(...); tag them 'remove-cell'"
+
+
+def test_glue_only_detection():
+    assert _only_glues('glue("a", 1)\nglue("b", x, display=False)')
+    assert not _only_glues('glue("a", 1)\nprint(2)')
+    assert not _only_glues("%matplotlib inline")
+
+
 def test_local_mathjax_is_installed():
     from soundad.sphinxext import mathjax_source
 
@@ -388,6 +416,39 @@ def test_page_audit_catches_each_problem():
     clean = {"text": "all good", "wide": [], "players": [{"source": "data:audio/wav;base64,UklG", "caption": "x"}],
              "math": 2}
     assert page_problems("p", clean, '<div class="math">') == []
+
+
+@pytest.mark.slow
+def test_listen_player_survives_jupyter_book(tmp_path):
+    """A cell whose output is soundad.plots.listen(...) becomes a playable, labelled <audio> in the page."""
+    import numpy as np
+
+    from soundad.plots import listen
+
+    player = listen(np.sin(np.arange(8000) / 5.0), 16000, label="fan id_00 — abnormal, score 3.2")
+    cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "id": "c1",
+            "source": "listen(y, sr, label=...)",
+            "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                         "data": {"text/html": player.data, "text/plain": "<IPython.core.display.HTML object>"}}]}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": [{"cell_type": "markdown", "id": "m1", "metadata": {},
+                                                         "source": "# Players\n\nMaths $x^2$ too."}, cell],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    (tmp_path / "players.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: players\n", encoding="utf-8")
+    (tmp_path / "book").mkdir()
+    shutil.copy2(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    config = book_config(ROOT, execute="off")
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    html = build_book(tmp_path, output=tmp_path, config=tmp_path / "_config.yml", strict=True, quiet=True)
+    page = (html / "players.html").read_text(encoding="utf-8")
+    assert '<audio controls preload="metadata"' in page and 'src="data:audio/wav;base64,UklGR' in page
+    assert "<figcaption" in page and "fan id_00 — abnormal, score 3.2</figcaption>" in page
+    if _chromium() is not None:
+        seen = _audit(html / "players.html")
+        (seen_player,) = seen["players"]
+        assert seen_player["caption"] == "fan id_00 — abnormal, score 3.2"
+        assert seen_player["source"].startswith("data:audio/wav;base64,UklGR")
+        assert seen["math"] >= 1 and "$x^2$" not in seen["text"], "maths not typeset offline"
 
 
 @pytest.mark.slow
