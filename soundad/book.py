@@ -7,6 +7,13 @@ Used by ``make book`` / ``make book-instructor`` and by the notebook and book te
     python -m soundad.book build --instructor    # instructor book -> _build/instructor/_build/html
     python -m soundad.book execute --ci          # papermill, CI parameters -> _build/executed
     python -m soundad.book ci-build              # book from _build/executed, no re-execution
+    python -m soundad.book student               # solution-free copies -> _build/student/notebooks
+    python -m soundad.book set-url https://github.com/OWNER/REPO   # the one repository URL
+
+The student book (``build``, ``ci-build``) also writes the student copies of the
+notebooks (no solutions, no outputs; :mod:`soundad.student`), serves them from the
+pages' download button, and points Colab and Binder at the ``student`` branch
+that the Pages workflow publishes. Notebooks call :func:`setup_page` first.
 
 Two ways to get executed notebooks into the book:
 

@@ -66,6 +66,8 @@ PAGE_CSS = """/* written by soundad.sphinxext */
 .bd-article div.cell_output div.output.stream pre,
 .bd-article div.cell_output div.output.stderr pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 figure.soundad-listen audio { width: 100%; max-width: 28rem; }
+/* wide pandas tables: smaller type so that more columns fit before the table scrolls */
+.bd-article div.cell_output table.dataframe { font-size: 0.8rem; }
 """
 PAGE_CSS_NAME = "soundad.css"
 
