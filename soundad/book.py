@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,14 @@ from typing import Any, Iterable, Mapping
 
 from soundad._io import atomic_write_text
 from soundad.errors import ParameterError
+from soundad.page import setup_page
+from soundad.publish import (
+    STUDENT_BRANCH,
+    STUDENT_DIR,
+    finish_student_book,
+    repository_url,
+    set_repository_url,
+)
 
 __all__ = [
     "setup_page",
@@ -68,69 +75,8 @@ BOOK_FILES = ("_config.yml", "_toc.yml")
 BOOK_DIRS = ("book",)
 NOTEBOOK_DIR = "notebooks"
 
-#: Branch the student book's launch buttons open (published by .github/workflows/book.yml).
-STUDENT_BRANCH = "student"
-
-#: Where the student copies of the notebooks go (no solutions, no outputs).
-STUDENT_DIR = Path("_build") / "student" / NOTEBOOK_DIR
-
 #: Where the real MIMII sample lives beside a checkout (CI and developer machines).
 SHARED_SAMPLE = Path("..") / "shared" / "data" / "mimii-sample"
-
-
-# --------------------------------------------------------------------------- page
-#: Figure width that fits the book's text column [inches at 100 dpi].
-PAGE_FIGURE_WIDTH = 7.0
-
-#: Third-party warnings that say nothing to a reader of the book: (category, module regex).
-NOISY_WARNINGS = (
-    (FutureWarning, ""),
-    (DeprecationWarning, ""),
-    (UserWarning, r"torch(vision)?\."),
-    (UserWarning, r"matplotlib\."),
-)
-
-
-def _short_warning(message, category, filename, lineno, line=None) -> str:
-    # No file path and no "...Warning:" prefix on the page: one line saying who noticed what.
-    origin = Path(str(filename)).parent.name or "python"
-    return f"note from {origin}: {message}\n"
-
-
-def setup_page() -> None:
-    """Prepare a chapter notebook for the page: call once in its first code cell.
-
-    * pandas tables fit the page and show text columns (verdicts, claims) in full,
-      numbers with 3 significant digits after the point;
-    * known third-party noise (Future/Deprecation warnings, torch and matplotlib
-      UserWarnings) is silenced, and any other warning is printed as one line
-      ``note from <package>: <message>``, without a file path;
-    * matplotlib figures are 7 inches wide at 100 dpi with constrained layout, so
-      they fit the text column.
-
-    Returns None and prints nothing.
-    """
-    import warnings
-
-    import matplotlib as mpl
-    import pandas as pd
-
-    pd.set_option("display.max_columns", 12)
-    pd.set_option("display.max_colwidth", None)
-    pd.set_option("display.width", 88)
-    pd.set_option("display.precision", 3)
-    pd.set_option("display.max_rows", 30)
-    for category, module in NOISY_WARNINGS:
-        warnings.filterwarnings("ignore", category=category, module=module)
-    warnings.formatwarning = _short_warning
-    mpl.rcParams.update({
-        "figure.figsize": (PAGE_FIGURE_WIDTH, 3.5),
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
-        "figure.constrained_layout.use": True,
-        "axes.titlesize": "medium",
-    })
-    return None
 
 
 # --------------------------------------------------------------------------- glue
@@ -355,78 +301,6 @@ def stage_executed_book(
         shutil.copy2(executed / "timings.json", stage / "timings.json")
         config["sphinx"]["config"]["soundad_timings"] = str((stage / "timings.json").resolve())
     return write_book_config(config, stage / "_config.yml")
-
-
-def finish_student_book(
-    html: str | os.PathLike, notebooks: Iterable[str | os.PathLike], student_dir: str | os.PathLike
-) -> list[Path]:
-    """Write the solution-free student copies and make the download button serve them.
-
-    Parameters
-    ----------
-    html : path
-        The built student book (``.../_build/html``).
-    notebooks : iterable of paths
-        The chapter notebooks (sources or executed copies; outputs are cleared).
-    student_dir : path
-        Where the student copies go, e.g. ``_build/student/notebooks``.
-
-    Returns
-    -------
-    list of Path
-        The student copies.
-    """
-    from soundad.student import write_student_copies
-
-    copies = write_student_copies(notebooks, student_dir)
-    sources = Path(html) / "_sources" / NOTEBOOK_DIR
-    for copy in copies:
-        # The page's "download .ipynb" button links to _sources/<docname>.ipynb.
-        if (sources / copy.name).is_file():
-            shutil.copy2(copy, sources / copy.name)
-    return copies
-
-
-# --------------------------------------------------------------------------- repository URL
-_GITHUB_URL = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_CONFIG_URL = re.compile(r"^(repository:\n(?:[ \t]+.*\n|\s*#.*\n)*?[ \t]+url:[ \t]*)(\S+)", re.M)
-_NOTEBOOK_URL = re.compile(r'(REPOSITORY_URL = \\?")([^"\\]+)(\\?")')
-
-
-def repository_url(root: str | os.PathLike) -> str:
-    """The public repository URL: ``repository.url`` in ``_config.yml`` (the one setting)."""
-    import yaml
-
-    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")) or {}
-    url = (config.get("repository") or {}).get("url", "")
-    if not url:
-        raise ParameterError(f"{Path(root) / '_config.yml'}: repository.url is missing")
-    return url
-
-
-def set_repository_url(root: str | os.PathLike, url: str) -> list[Path]:
-    """Point the book at another repository: ``_config.yml`` and every Colab install cell.
-
-    Returns the files changed. The notebooks' install cells carry a copy of the
-    URL because on Colab they run before soundad is installed.
-    """
-    if not _GITHUB_URL.match(url or ""):
-        raise ParameterError(f"url={url!r}; expected https://github.com/OWNER/REPO (no trailing slash)")
-    root = Path(root)
-    config_path = root / "_config.yml"
-    text = config_path.read_text(encoding="utf-8")
-    new, count = _CONFIG_URL.subn(lambda m: m.group(1) + url, text, count=1)
-    if count != 1:
-        raise ParameterError(f"{config_path}: no 'url:' line under 'repository:'")
-    changed = []
-    if new != text:
-        changed.append(atomic_write_text(config_path, new))
-    for nb in list_notebooks(root):
-        raw = nb.read_text(encoding="utf-8")
-        updated = _NOTEBOOK_URL.sub(lambda m: m.group(1) + url + m.group(3), raw)
-        if updated != raw:
-            changed.append(atomic_write_text(nb, updated))
-    return changed
 
 
 # --------------------------------------------------------------------------- execute
