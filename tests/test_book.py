@@ -452,6 +452,29 @@ def test_listen_player_survives_jupyter_book(tmp_path):
 
 
 @pytest.mark.slow
+def test_execution_statistics_when_jupyter_book_runs_the_notebooks(tmp_path):
+    """`make book`'s path: Jupyter Book executes; the table shows its run time and the printed data."""
+    code = {"cell_type": "code", "execution_count": None, "metadata": {}, "id": "c1", "outputs": [],
+            "source": 'print("Data used in this chapter: tiny test data (kind: synthetic)")'}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": "# Tiny"}, code],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    (tmp_path / "tiny.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    shutil.copy2(ROOT / "book" / "execution_statistics.md", tmp_path / "stats.md")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: stats\nchapters:\n- file: tiny\n", encoding="utf-8")
+    (tmp_path / "book").mkdir()
+    shutil.copy2(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    config = book_config(ROOT, execute="force")
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    html = build_book(tmp_path, output=tmp_path, config=tmp_path / "_config.yml", strict=True, quiet=True)
+    page = (html / "stats.html").read_text(encoding="utf-8")
+    row = re.search(r"tiny\.html.*?</tr>", page[page.index("soundad-exec-stats"):], re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td.*?</td>", row, re.S)]
+    assert cells[1:] == ["force", "ok", "tiny test data (kind: synthetic)"], cells
+    assert 0.0 < float(cells[0]) < 120.0
+
+
+@pytest.mark.slow
 def test_student_book_serves_student_notebooks_and_local_mathjax():
     html = _built("student")
     from soundad.student import solution_texts
