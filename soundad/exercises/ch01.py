@@ -1,0 +1,1 @@
+"""Self-checking exercises of chapter 01, registered with soundad.exercises.register."""
