@@ -69,7 +69,7 @@ def test_comparison_sentence_reads_a_comparison_object():
     sentence = comparison_sentence(Comparison())
     assert sentence.startswith("dense AE minus GMM: AUC +0.10 [+0.04, +0.18]")
     assert "95 % interval, 30 test clips" in sentence
-    assert sentence.endswith("dense AE separates the clips better.")
+    assert "within noise" not in sentence and sentence.rstrip(".").endswith("dense AE")
     Comparison.lo = -0.02
     assert comparison_sentence(Comparison()).endswith("within noise.")
 
