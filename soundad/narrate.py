@@ -90,7 +90,10 @@ def verdict_sentence(row, *, digits: int = 3) -> str:
     verdict = str(row["verdict"])
     head = f"Check {int(row['check'])} ({row['claim']})"
     if verdict == "not testable here":
-        return f"{head} is not testable here: {row['evidence']}."
+        why = str(row["evidence"]).strip().rstrip(".")
+        if why.lower().startswith("not testable here"):  # the evidence may repeat it
+            why = why[len("not testable here"):].lstrip(" :;,-—")
+        return f"{head} is not testable here: {why}."
     if verdict not in _VERDICT_WORDS:
         raise ParameterError(
             f"verdict {verdict!r} unknown; expected one of {sorted(_VERDICT_WORDS)} "

@@ -83,6 +83,8 @@ def test_verdict_sentence_states_verdict_and_interval_or_what_is_missing():
     missing = {**row, "verdict": "not testable here", "estimate": np.nan, "lo": np.nan,
                "hi": np.nan, "evidence": "no AlexNet rows"}
     assert verdict_sentence(missing).endswith("not testable here: no AlexNet rows.")
+    repeated = {**missing, "evidence": "not testable here: no AlexNet rows"}
+    assert verdict_sentence(repeated).endswith("is not testable here: no AlexNet rows.")
     with pytest.raises(ParameterError, match="verdict"):
         verdict_sentence({**row, "verdict": "maybe"})
 
