@@ -324,19 +324,20 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
         "04_one_class_detectors": {**common, "MAX_CLIPS": 24, "N_BOOT": 200,
                                    "SIZES": [10, 40, 160]},
         "05_autoencoders": {**common, "MAX_CLIPS": 24, "EPOCHS": 4, "N_BOOT": 200},
-        # Checks on the real sample with a few repeated splits; the synthetic grid for
-        # the SNR mechanics kept small (two machines, two SNRs, half-size images).
+        # Checks on the 24 clips of chapters 03-05 (their features come from the cache)
+        # with a few repeated splits; a small synthetic grid for the SNR mechanics.
         "06_reproduction": {
             **common,
             "DETECTORS": ["gmm", "ocsvm", "knn"],
+            "MAX_CLIPS": 24,
             "REPEATS": 3,
             "EPOCHS": 2,
             "N_BOOT": 200,
             "SYNTH_MACHINES": ["fan", "valve"],
             "SYNTH_SNRS": ["-6dB", "6dB"],
-            "SYNTH_CLIPS": 9,
+            "SYNTH_CLIPS": 6,
             "SYNTH_REPEATS": 2,
-            "IMAGE_SIZE": 112,
+            "BENCH_BATCH": 2,
         },
     }
 
