@@ -337,7 +337,6 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
             "SYNTH_SNRS": ["-6dB", "6dB"],
             "SYNTH_CLIPS": 6,
             "SYNTH_REPEATS": 2,
-            "BENCH_BATCH": 2,
         },
     }
 
