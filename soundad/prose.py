@@ -58,9 +58,9 @@ def difference_sentence(a_label: str, b_label: str, estimate: float, lo: float, 
     """
     _check(estimate, lo, hi)
     if lo > 0:
-        verdict = f"{a_label} separates the clips better"
+        verdict = f"the interval excludes 0, in favour of {a_label}"
     elif hi < 0:
-        verdict = f"{b_label} separates the clips better"
+        verdict = f"the interval excludes 0, in favour of {b_label}"
     else:
         verdict = "the difference is within noise"
     return (f"{a_label} minus {b_label}: {metric} "
