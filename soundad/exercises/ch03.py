@@ -37,10 +37,8 @@ def pair_fraction(scores: pd.DataFrame) -> float:
     hint="pass the table as scores=...; compare every abnormal score with every normal "
     "score (np.subtract.outer) and count a tie as one half",
 )
-def check_auc_pairs(answer, *, scores: pd.DataFrame | None = None, **context) -> bool:
+def check_auc_pairs(answer, *, scores: pd.DataFrame, **context) -> bool:
     """The fraction of correctly ordered (normal, abnormal) pairs of ``scores``."""
-    if scores is None:
-        return False
     try:
         value = float(answer)
     except (TypeError, ValueError):
