@@ -18,7 +18,8 @@ endif
 .PHONY: help install test book book-instructor clean
 
 help:
-	@echo "make book             build the book (executes every notebook) into _build/html"
+	@echo "make book             build the book (executes every notebook) into _build/html,"
+	@echo "                      and the solution-free notebooks into _build/student/notebooks"
 	@echo "make book-instructor  the same, with exercise solutions shown"
 	@echo "make test             run the test suite (includes executing the notebooks)"
 

@@ -7,6 +7,13 @@ Used by ``make book`` / ``make book-instructor`` and by the notebook and book te
     python -m soundad.book build --instructor    # instructor book -> _build/instructor/_build/html
     python -m soundad.book execute --ci          # papermill, CI parameters -> _build/executed
     python -m soundad.book ci-build              # book from _build/executed, no re-execution
+    python -m soundad.book student               # solution-free copies -> _build/student/notebooks
+    python -m soundad.book set-url https://github.com/OWNER/REPO   # the one repository URL
+
+The student book (``build``, ``ci-build``) also writes the student copies of the
+notebooks (no solutions, no outputs; :mod:`soundad.student`), serves them from the
+pages' download button, and points Colab and Binder at the ``student`` branch
+that the Pages workflow publishes. Notebooks call :func:`setup_page` first.
 
 Two ways to get executed notebooks into the book:
 
@@ -36,8 +43,17 @@ from typing import Any, Iterable, Mapping
 
 from soundad._io import atomic_write_text
 from soundad.errors import ParameterError
+from soundad.page import setup_page
+from soundad.publish import (
+    STUDENT_BRANCH,
+    STUDENT_DIR,
+    finish_student_book,
+    repository_url,
+    set_repository_url,
+)
 
 __all__ = [
+    "setup_page",
     "glue",
     "glued_values",
     "find_root",
@@ -48,6 +64,9 @@ __all__ = [
     "stage_executed_book",
     "execute_notebooks",
     "ci_parameters",
+    "finish_student_book",
+    "repository_url",
+    "set_repository_url",
     "main",
 ]
 
@@ -171,6 +190,9 @@ def book_config(
     sphinx_config["hide_solutions"] = not instructor
     if instructor:
         config["title"] = f"{config.get('title', 'soundad')} (instructor edition)"
+    else:
+        # Colab and Binder open the solution-free copies the Pages workflow publishes.
+        config.setdefault("repository", {})["branch"] = STUDENT_BRANCH
     if execute is not None:
         if execute not in {"cache", "force", "auto", "off"}:
             raise ParameterError(f"execute={execute!r}: expected 'cache', 'force', 'auto' or 'off'")
@@ -275,6 +297,9 @@ def stage_executed_book(
     for nb in notebooks:
         shutil.copy2(executed / nb.name, stage / NOTEBOOK_DIR / nb.name)
     config = book_config(root, instructor=instructor, execute="off")
+    if (executed / "timings.json").is_file():
+        shutil.copy2(executed / "timings.json", stage / "timings.json")
+        config["sphinx"]["config"]["soundad_timings"] = str((stage / "timings.json").resolve())
     return write_book_config(config, stage / "_config.yml")
 
 
@@ -394,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     p_ci.add_argument("--stage", default=None, help="staging folder (default: _build/ci-book[-instructor])")
     p_ci.add_argument("--instructor", action="store_true")
 
+    p_student = sub.add_parser("student", help="write solution-free student copies of the notebooks")
+    p_student.add_argument("--out", default=str(STUDENT_DIR))
+
+    p_url = sub.add_parser("set-url", help="set the public repository URL (_config.yml and the Colab cells)")
+    p_url.add_argument("url", help="https://github.com/OWNER/REPO")
+
     args = parser.parse_args(argv)
     root = find_root()
     instructor = getattr(args, "instructor", False) or os.environ.get("SOUNDAD_INSTRUCTOR", "") not in {"", "0"}
@@ -410,8 +441,12 @@ def main(argv: list[str] | None = None) -> int:
             config = write_book_config(
                 book_config(root, instructor=False, cache_path=cache), root / "_build" / "_config.student.yml"
             )
+        start = time.perf_counter()
         html = build_book(root, output=output, config=config, strict=not args.no_strict)
-        print(f"[soundad.book] {'instructor' if instructor else 'student'} book: {html / 'index.html'}")
+        if not instructor:
+            finish_student_book(html, list_notebooks(root), root / STUDENT_DIR)
+        print(f"[soundad.book] {'instructor' if instructor else 'student'} book: {html / 'index.html'} "
+              f"({time.perf_counter() - start:.0f} s)")
         return 0
 
     if args.command == "execute":
@@ -429,10 +464,32 @@ def main(argv: list[str] | None = None) -> int:
         stage = Path(args.stage) if args.stage else root / "_build" / ("ci-book-instructor" if instructor else "ci-book")
         config = stage_executed_book(root, root / args.executed, stage, instructor=instructor)
         html = build_book(stage, output=stage, config=config)
+        if not instructor:
+            finish_student_book(html, list_notebooks(root), root / STUDENT_DIR)
         print(f"[soundad.book] book from executed notebooks: {html / 'index.html'}")
+        return 0
+
+    if args.command == "student":
+        copies = finish_student_book(root / "_build" / "html", list_notebooks(root), root / args.out)
+        print(f"[soundad.book] {len(copies)} student notebooks in {root / args.out}")
+        return 0
+
+    if args.command == "set-url":
+        changed = set_repository_url(root, args.url)
+        print(f"[soundad.book] repository URL {args.url}: {len(changed)} file(s) changed")
         return 0
     return 2  # pragma: no cover
 
 
+def _cli() -> int:  # pragma: no cover - thin wrapper
+    from soundad.errors import SoundadError
+
+    try:
+        return main()
+    except (SoundadError, RuntimeError) as error:
+        print(f"python -m soundad.book: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(_cli())

@@ -1,19 +1,31 @@
-"""Check the three claims of Müller et al. (2021) against a results table (chapter 06).
+"""Check the claims behind Müller et al. (2021) against a run's clip scores (chapter 06).
 
-The paper reports that, on MIMII,
+The paper's story rests on four statements; :func:`check_claims` tests each
+with a paired bootstrap (:func:`soundad.evaluate.compare`) on the test clips
+of ``scores.csv`` from :func:`soundad.reproduce.run_grid`:
 
-1. frozen ImageNet features with a one-class detector beat the convolutional
-   autoencoder, and most of all in noise (the gap is largest at -6 dB);
+0. ImageNet weights beat the same network with random weights (the premise
+   of transfer learning: without it the pretrained filters add nothing);
+1. transfer learning (ImageNet weights) beats the conv autoencoder, and
+   (1, second row) the gap is larger at the lowest SNR than at the highest;
 2. ResNet backbones beat AlexNet and SqueezeNet;
-3. GMM and OC-SVM are the best detectors.
+3. GMM and OC-SVM beat the other detectors.
 
-:func:`check_claims` reads a ``results.csv`` table of
-:func:`soundad.reproduce.run_grid` and gives each claim a verdict computed from
-the rows present: ``"supported"``, ``"not supported"`` or ``"evidence too
-thin"``. Thin means the rows that would decide the claim are missing (e.g. only
-random-weight ResNets offline, one SNR, no AlexNet/SqueezeNet, only GMM and
-OC-SVM run) or too few groups were evaluated. Only ImageNet-weight rows count as
-transfer learning; random-weight rows are controls.
+Verdicts
+--------
+``"supported"``
+    The interval of the difference excludes 0 in the claim's direction.
+``"contradicted"``
+    It excludes 0 in the other direction.
+``"inconclusive"``
+    It contains 0: the data cannot tell.
+``"not testable here"``
+    The rows the check needs are missing; the evidence says which.
+
+Only ImageNet-weight rows count as transfer learning in checks 1-3; random
+weights are the control of check 0. Where a side holds several methods
+(e.g. two detectors), they are averaged within each group and repeat
+before the difference is taken (see :func:`soundad.evaluate.compare`).
 """
 
 from __future__ import annotations
@@ -22,163 +34,220 @@ import numpy as np
 import pandas as pd
 
 from soundad.errors import ParameterError
+from soundad.uncertainty import Comparison, paired_difference, unit_bootstrap
 
-__all__ = ["CLAIMS", "check_claims"]
+__all__ = ["CLAIMS", "VERDICTS", "check_claims"]
 
-#: Short statements of the paper's claims, in the order :func:`check_claims` returns them.
+#: (check, statement) of every row :func:`check_claims` returns, in order.
 CLAIMS = (
-    "transfer learning beats the conv autoencoder, most of all in noise",
-    "ResNet beats AlexNet and SqueezeNet",
-    "GMM and OC-SVM are the best detectors",
+    (0, "ImageNet weights beat the same network with random weights"),
+    (1, "transfer learning (ImageNet weights) beats the conv autoencoder"),
+    (1, "the transfer-learning advantage over the conv autoencoder is larger at the lowest SNR than at the highest"),
+    (2, "ResNet beats AlexNet and SqueezeNet"),
+    (3, "GMM and OC-SVM beat the other detectors"),
 )
-SUPPORTED, REFUTED, THIN = "supported", "not supported", "evidence too thin"
+VERDICTS = ("supported", "contradicted", "inconclusive", "not testable here")
+NOT_TESTABLE = VERDICTS[3]
+_BASELINES = ("conv_ae", "dense_ae")
+_SMALL = ("alexnet", "squeezenet")
+_GOOD_DETECTORS = ("gmm", "ocsvm")
 
-_SMALL_BACKBONES = ("alexnet", "squeezenet")
 
-
-def _snr_value(snr: str) -> float:
+def _snr_value(snr) -> float:
     try:
         return float(str(snr).lower().replace("db", ""))
     except ValueError:
         return float("nan")
 
 
-def _usable(results: pd.DataFrame) -> pd.DataFrame:
-    required = {"snr", "machine", "backbone", "weights", "detector", "auc"}
-    missing = required - set(results.columns)
-    if missing:
-        raise ParameterError(
-            f"results table lacks column(s) {sorted(missing)}; expected the results.csv of soundad.reproduce.run_grid"
-        )
-    table = results.copy()
-    table["auc"] = pd.to_numeric(table["auc"], errors="coerce")
-    table = table[np.isfinite(table["auc"])]
-    if "id" not in table.columns:
-        table["id"] = table["model_id"] if "model_id" in table.columns else "-"
-    table["group"] = table["snr"].astype(str) + "/" + table["machine"].astype(str) + "/" + table["id"].astype(str)
-    return table
+def _row(check: int, claim: str, verdict: str, evidence: str, *, estimate=np.nan, lo=np.nan, hi=np.nan,
+         groups: int = 0) -> dict:
+    return {"check": check, "claim": claim, "verdict": verdict, "estimate": float(estimate), "lo": float(lo),
+            "hi": float(hi), "evidence": evidence, "groups": int(groups)}
 
 
-def _row(claim: str, verdict: str, evidence: str, n_groups: int) -> dict:
-    return {"claim": claim, "verdict": verdict, "evidence": evidence, "groups": int(n_groups)}
+def _present(units: pd.DataFrame, column: str) -> str:
+    return ", ".join(sorted(map(str, units[column].unique()))) or "none"
 
 
-def check_claims(results: pd.DataFrame, *, min_groups: int = 2) -> pd.DataFrame:
-    """Give each of the paper's three claims a verdict on the rows present.
+class _Tester:
+    """Paired differences on one shared set of bootstrap resamples of the scores table."""
+
+    def __init__(self, scores: pd.DataFrame, *, n_boot: int, level: float, seed: int):
+        self.units, self.boot = unit_bootstrap(scores, metric="auc", n_boot=n_boot, seed=seed)
+        self.units["snr_value"] = self.units["snr"].map(_snr_value)
+        self.level, self.n_boot = level, n_boot
+        self.clips = scores
+
+    def interval(self, values: np.ndarray) -> tuple[float, float]:
+        values = values[np.isfinite(values)]
+        if self.n_boot == 0 or values.size == 0:
+            return float("nan"), float("nan")
+        lo, hi = np.quantile(values, [(1 - self.level) / 2, (1 + self.level) / 2])
+        return float(lo), float(hi)
+
+    def comparison(self, a: dict, b: dict, a_label: str, b_label: str, where=None) -> Comparison | None:
+        estimate, diffs, common = paired_difference(self.units, self.boot, a, b, where)
+        if common.empty:
+            return None
+        return self.make(a_label, b_label, estimate, diffs, common)
+
+    def make(self, a_label: str, b_label: str, estimate: float, diffs: np.ndarray, common: pd.DataFrame):
+        lo, hi = self.interval(diffs)
+        groups = common[["snr", "machine", "model_id"]].drop_duplicates()
+        clips = self.clips.merge(groups, on=["snr", "machine", "model_id"])
+        return Comparison(a_label=a_label, b_label=b_label, metric="auc", estimate=estimate, lo=lo, hi=hi,
+                          level=self.level, n_groups=len(groups), n_repeats=int(common["repeat"].nunique()),
+                          n_clips=int(clips[["snr", "machine", "model_id", "clip_id"]].drop_duplicates().shape[0]))
+
+
+def _from(check: int, claim: str, c: Comparison, expect: str = "greater", note: str = "") -> dict:
+    return _row(check, claim, c.verdict(expect), c.describe() + note, estimate=c.estimate, lo=c.lo, hi=c.hi,
+                groups=c.n_groups)
+
+
+def check_claims(scores: pd.DataFrame, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Give each claim a verdict from paired bootstrap comparisons on the test clips.
 
     Parameters
     ----------
-    results : pd.DataFrame
-        ``results.csv`` of :func:`soundad.reproduce.run_grid`: one row per
-        (snr, machine, id, method) with ``backbone, weights, detector, auc``.
-        Baseline rows have ``backbone="conv_ae"`` (or ``"dense_ae"``).
-    min_groups : int >= 1, default=2
-        Fewest evaluated (snr, machine, id) groups a comparison needs before it
-        counts as evidence.
+    scores : pd.DataFrame
+        ``scores.csv`` of :func:`soundad.reproduce.run_grid`: one row per
+        (method, repeat, test clip) with ``clip_id, snr, machine, model_id,
+        label, score, backbone, weights, detector`` (and ``repeat``).
+        Baselines have ``backbone="conv_ae"``/``"dense_ae"`` and ``weights="none"``.
+    n_boot : int >= 0, default=1000
+        Bootstrap resamples (0: no intervals, every testable verdict
+        "inconclusive").
+    level : float in (0, 1), default=0.95
+        Coverage of the intervals.
+    seed : int, default=0
+        Seed of the resampling: same scores and seed, same table.
 
     Returns
     -------
     verdicts : pd.DataFrame
-        One row per claim (in the order of :data:`CLAIMS`): ``claim``,
-        ``verdict`` ∈ {"supported", "not supported", "evidence too thin"},
-        ``evidence`` (the numbers behind it, in words) and ``groups``
-        (groups the comparison used).
+        One row per entry of :data:`CLAIMS` (check 1 has two rows: the
+        overall gap, then the lowest-SNR gap minus the highest-SNR gap):
+        ``check`` (0-3), ``claim``, ``verdict`` (one of :data:`VERDICTS`),
+        ``estimate`` (mean AUC difference, claimed-better minus other),
+        ``lo``, ``hi`` (its interval; NaN when not testable), ``evidence``
+        (one sentence with the estimate and interval, or which rows are
+        missing) and ``groups`` (groups compared).
 
     Notes
     -----
-    Comparisons use mean AUC over the groups both sides were evaluated on.
-
-    1. The best ImageNet transfer method (backbone + detector, by mean AUC)
-       against ``conv_ae``: supported when it is better overall *and* its
-       advantage at the lowest SNR exceeds the one at the highest SNR (needs
-       at least two SNRs; with one SNR the noise half is too thin).
-    2. The best ResNet against the best AlexNet/SqueezeNet, ImageNet weights,
-       mean over detectors.
-    3. Mean AUC per detector over ImageNet-weight backbones: supported when
-       GMM and OC-SVM are both above every other detector run (needs at least
-       one other detector).
+    0. ``weights=imagenet`` vs ``weights=random`` on the backbones run with
+       both, all detectors (each side averaged over backbones and detectors).
+    1. ImageNet-weight transfer methods (all of them, averaged) vs
+       ``conv_ae``; second row: that difference on the groups of the lowest
+       SNR minus on those of the highest SNR, on the same resamples.
+    2. ImageNet-weight ResNets (``resnet*``) vs ImageNet-weight AlexNet and
+       SqueezeNet, all detectors.
+    3. GMM and OC-SVM vs every other detector, on ImageNet-weight backbones.
     """
-    if isinstance(min_groups, bool) or not isinstance(min_groups, (int, np.integer)) or min_groups < 1:
-        raise ParameterError(f"min_groups must be an integer >= 1, got {min_groups!r}")
-    table = _usable(results)
-    transfer = table[(table["weights"] == "imagenet") & ~table["backbone"].isin(["conv_ae", "dense_ae"])]
-    return pd.DataFrame(
-        [
-            _claim_transfer(table, transfer, min_groups),
-            _claim_backbones(transfer, min_groups),
-            _claim_detectors(transfer, min_groups),
-        ]
-    )
+    if not isinstance(scores, pd.DataFrame):
+        raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
+    required = {"clip_id", "snr", "machine", "model_id", "label", "score", "backbone", "weights", "detector"}
+    missing = sorted(required - set(scores.columns))
+    if missing:
+        raise ParameterError(
+            f"scores table lacks column(s) {missing}; expected the scores.csv of soundad.reproduce.run_grid"
+        )
+    tester = _Tester(scores, n_boot=n_boot, level=level, seed=seed)
+    rows = [_check_weights(tester), *_check_transfer(tester), _check_backbones(tester), _check_detectors(tester)]
+    return pd.DataFrame(rows, columns=["check", "claim", "verdict", "estimate", "lo", "hi", "evidence", "groups"])
 
 
-def _claim_transfer(table: pd.DataFrame, transfer: pd.DataFrame, min_groups: int) -> dict:
-    claim = CLAIMS[0]
-    ae = table[table["backbone"] == "conv_ae"]
-    if transfer.empty:
-        return _row(claim, THIN, "no ImageNet-weight transfer results (random weights do not test the claim)", 0)
-    if ae.empty:
-        return _row(claim, THIN, "no conv autoencoder results", 0)
-    means = transfer.groupby(["backbone", "detector"])["auc"].mean().sort_values(ascending=False)
-    backbone, detector = means.index[0]
-    best = transfer[(transfer["backbone"] == backbone) & (transfer["detector"] == detector)]
-    both = best.merge(ae[["group", "snr", "auc"]], on=["group", "snr"], suffixes=("_tl", "_ae"))
-    n = both["group"].nunique()
-    if n < min_groups:
-        return _row(claim, THIN, f"only {n} group(s) with both methods (need {min_groups})", n)
-    gap = both["auc_tl"] - both["auc_ae"]
-    name = f"{backbone} + {detector}"
-    overall = (f"{name}: mean AUC {both['auc_tl'].mean():.3f} vs conv AE {both['auc_ae'].mean():.3f} "
-               f"over {n} groups")
-    if gap.mean() <= 0:
-        return _row(claim, REFUTED, overall + "; the autoencoder is as good or better", n)
-    per_snr = gap.groupby(both["snr"]).mean()
-    if len(per_snr) < 2:
-        return _row(claim, THIN, overall + f"; transfer wins, but only one SNR ({per_snr.index[0]}) is present, "
-                    "so 'most of all in noise' cannot be checked", n)
-    order = sorted(per_snr.index, key=_snr_value)
-    low, high = order[0], order[-1]
-    noise = f"; AUC gap {per_snr[low]:+.3f} at {low} vs {per_snr[high]:+.3f} at {high}"
-    if per_snr[low] > per_snr[high]:
-        return _row(claim, SUPPORTED, overall + noise, n)
-    return _row(claim, REFUTED, overall + noise + " (transfer wins, but not most in noise)", n)
+def _check_weights(t: _Tester) -> dict:
+    check, claim = CLAIMS[0]
+    units = t.units[~t.units["backbone"].isin(_BASELINES)]
+    both = sorted(set(units.loc[units["weights"] == "imagenet", "backbone"])
+                  & set(units.loc[units["weights"] == "random", "backbone"]))
+    if not both:
+        return _row(check, claim, NOT_TESTABLE, "not testable here: no backbone was run with both imagenet and "
+                    f"random weights (backbone/weights rows present: {_pairs(units)})")
+    where = t.units["backbone"].isin(both)
+    c = t.comparison({"weights": "imagenet"}, {"weights": "random"}, "ImageNet weights",
+                     f"random weights ({', '.join(both)}; detectors {_present(units[units.backbone.isin(both)], 'detector')})",
+                     where)
+    if c is None:
+        return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both weights")
+    return _from(check, claim, c)
 
 
-def _claim_backbones(transfer: pd.DataFrame, min_groups: int) -> dict:
-    claim = CLAIMS[1]
-    resnet = transfer[transfer["backbone"].str.startswith("resnet")]
-    small = transfer[transfer["backbone"].str.startswith(_SMALL_BACKBONES)]
-    if resnet.empty:
-        return _row(claim, THIN, "no ResNet with ImageNet weights (offline, only random-weight ResNets can run)", 0)
-    if small.empty:
-        return _row(claim, THIN, "no AlexNet or SqueezeNet with ImageNet weights", 0)
-    groups = sorted(set(resnet["group"]) & set(small["group"]))
-    if len(groups) < min_groups:
-        return _row(claim, THIN, f"only {len(groups)} group(s) with both families (need {min_groups})", len(groups))
-    per_backbone = transfer[transfer["group"].isin(groups)].groupby("backbone")["auc"].mean()
-    best_resnet = per_backbone[per_backbone.index.str.startswith("resnet")].sort_values().index[-1]
-    best_small = per_backbone[per_backbone.index.str.startswith(_SMALL_BACKBONES)].sort_values().index[-1]
-    evidence = (f"best ResNet {best_resnet} {per_backbone[best_resnet]:.3f} vs best small network {best_small} "
-                f"{per_backbone[best_small]:.3f} (mean AUC over detectors, {len(groups)} groups)")
-    verdict = SUPPORTED if per_backbone[best_resnet] > per_backbone[best_small] else REFUTED
-    return _row(claim, verdict, evidence, len(groups))
+def _pairs(units: pd.DataFrame) -> str:
+    pairs = units[["backbone", "weights"]].drop_duplicates().sort_values(["backbone", "weights"])
+    return ", ".join(f"{b}/{w}" for b, w in pairs.itertuples(index=False)) or "none"
 
 
-def _claim_detectors(transfer: pd.DataFrame, min_groups: int) -> dict:
-    claim = CLAIMS[2]
-    if transfer.empty:
-        return _row(claim, THIN, "no ImageNet-weight transfer results", 0)
-    present = set(transfer["detector"])
-    if not {"gmm", "ocsvm"} <= present:
-        return _row(claim, THIN, f"GMM and OC-SVM not both run (detectors: {', '.join(sorted(present))})", 0)
-    others = sorted(present - {"gmm", "ocsvm"})
-    if not others:
-        return _row(claim, THIN, "only GMM and OC-SVM were run: nothing to compare them with",
-                    transfer["group"].nunique())
-    n = transfer["group"].nunique()
-    if n < min_groups:
-        return _row(claim, THIN, f"only {n} group(s) evaluated (need {min_groups})", n)
-    means = transfer.groupby("detector")["auc"].mean().sort_values(ascending=False)
-    evidence = "mean AUC " + ", ".join(f"{d} {v:.3f}" for d, v in means.items()) + f" ({n} groups)"
-    best_other = means[others].max()
-    verdict = SUPPORTED if min(means["gmm"], means["ocsvm"]) > best_other else REFUTED
-    return _row(claim, verdict, evidence, n)
+def _check_transfer(t: _Tester) -> list[dict]:
+    (check, claim), (_, claim_noise) = CLAIMS[1], CLAIMS[2]
+    transfer = (t.units["weights"] == "imagenet") & ~t.units["backbone"].isin(_BASELINES)
+    ae = t.units["backbone"] == "conv_ae"
+    lacking = [what for what, mask in (("ImageNet-weight transfer rows (weights=imagenet)", transfer),
+                                        ("conv autoencoder rows (backbone=conv_ae)", ae)) if not mask.any()]
+    if lacking:
+        text = f"not testable here: no {' and no '.join(lacking)}; backbone/weights present: {_pairs(t.units)}"
+        return [_row(check, claim, NOT_TESTABLE, text), _row(check, claim_noise, NOT_TESTABLE, text)]
+    a, b = {"weights": "imagenet"}, {"backbone": "conv_ae"}
+    a_label = f"transfer learning (ImageNet weights: {_present(t.units[transfer], 'backbone')})"
+    overall = t.comparison(a, b, a_label, "the conv autoencoder")
+    if overall is None:
+        text = "not testable here: no group and repeat holds both transfer learning and the conv autoencoder"
+        return [_row(check, claim, NOT_TESTABLE, text), _row(check, claim_noise, NOT_TESTABLE, text)]
+    rows = [_from(check, claim, overall)]
+    snrs = sorted(t.units.loc[transfer | ae, "snr"].unique(), key=_snr_value)
+    if len(snrs) < 2:
+        rows.append(_row(check, claim_noise, NOT_TESTABLE,
+                         f"not testable here: only one SNR ({snrs[0]}) was run; the gap needs the lowest and the "
+                         "highest SNR"))
+        return rows
+    low, high = snrs[0], snrs[-1]
+    est_low, diff_low, common_low = paired_difference(t.units, t.boot, a, b, t.units["snr"] == low)
+    est_high, diff_high, common_high = paired_difference(t.units, t.boot, a, b, t.units["snr"] == high)
+    if common_low.empty or common_high.empty:
+        rows.append(_row(check, claim_noise, NOT_TESTABLE,
+                         f"not testable here: both methods are not present at {low} and at {high}"))
+        return rows
+    c = t.make(f"the gap at {low}", f"the gap at {high}", est_low - est_high, diff_low - diff_high,
+               pd.concat([common_low, common_high], ignore_index=True))
+    rows.append(_from(check, claim_noise, c, note=f"; gap {est_low:+.3f} at {low}, {est_high:+.3f} at {high}"))
+    return rows
+
+
+def _check_backbones(t: _Tester) -> dict:
+    check, claim = CLAIMS[3]
+    imagenet = t.units[t.units["weights"] == "imagenet"]
+    resnets = sorted(b for b in imagenet["backbone"].unique() if str(b).startswith("resnet"))
+    small = sorted(b for b in imagenet["backbone"].unique() if str(b).startswith(_SMALL))
+    lacking = [what for what, have in (("ResNet", resnets), ("AlexNet or SqueezeNet", small)) if not have]
+    if lacking:
+        return _row(check, claim, NOT_TESTABLE,
+                    f"not testable here: no {' and no '.join(lacking)} with ImageNet weights "
+                    f"(backbone/weights present: {_pairs(t.units)})")
+    c = t.comparison({"backbone": resnets}, {"backbone": small}, f"ResNet ({', '.join(resnets)})",
+                     f"small networks ({', '.join(small)})", t.units["weights"] == "imagenet")
+    if c is None:
+        return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both families")
+    return _from(check, claim, c)
+
+
+def _check_detectors(t: _Tester) -> dict:
+    check, claim = CLAIMS[4]
+    transfer = (t.units["weights"] == "imagenet") & ~t.units["backbone"].isin(_BASELINES)
+    present = set(t.units.loc[transfer, "detector"])
+    if not transfer.any():
+        return _row(check, claim, NOT_TESTABLE, "not testable here: no ImageNet-weight transfer rows "
+                    f"(backbone/weights present: {_pairs(t.units)})")
+    good = sorted(present & set(_GOOD_DETECTORS))
+    others = sorted(present - set(_GOOD_DETECTORS))
+    if not good or not others:
+        what = "GMM or OC-SVM" if not good else "other detector (only GMM and OC-SVM were run)"
+        return _row(check, claim, NOT_TESTABLE,
+                    f"not testable here: no {what} on ImageNet-weight backbones (detectors present: "
+                    f"{', '.join(sorted(present))})")
+    c = t.comparison({"detector": good}, {"detector": others}, " and ".join(good), ", ".join(others), transfer)
+    if c is None:
+        return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both sides")
+    return _from(check, claim, c)

@@ -204,6 +204,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         split=args.split,
         train_fraction=args.train_fraction,
         seed=args.seed,
+        repeats=args.repeats,
         out=args.out,
         cache_dir=args.cache,
         device=args.device,
@@ -213,14 +214,27 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         baseline_params=baseline_params,
         progress=not args.quiet,
     )
+    import pandas as pd
+
+    from soundad.evaluate import format_ci
+    from soundad.report import interval_table
+
     ok = results[results["auc"].notna()]
     order = list(dict.fromkeys(results["method"]))  # the grid's order: features first, then baselines
-    table = ok.groupby("method", sort=False)[["auc", "pauc"]].mean().reindex(order).reset_index()
+    scores = pd.read_csv(Path(args.out) / "scores.csv", dtype={"clip_id": str})
+    means = interval_table(results, scores, seed=args.seed).set_index("method").reindex(order)
+    table = pd.DataFrame({
+        "method": means.index,
+        "AUC [95% CI]": [format_ci(r.auc, r.auc_lo, r.auc_hi, digits=3) for r in means.itertuples()],
+        "pAUC [95% CI]": [format_ci(r.pauc, r.pauc_lo, r.pauc_hi, digits=3) for r in means.itertuples()],
+        "n_repeats": means["n_repeats"].to_numpy(),
+    })
     rule = results.attrs.get("split_rule", args.split)
     chosen = " (chosen by --split auto)" if args.split == "auto" else ""
     print(f"split: {rule}{chosen}; computed {len(results.attrs.get('computed_cells', []))} cells, "
           f"reused {len(results.attrs.get('reused_cells', []))}")
-    print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups:")
+    print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups"
+          + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
@@ -407,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")
+    p.add_argument("--repeats", type=_positive_int, default=1, metavar="K",
+                   help="K seeded random splits per group (repeat 0 uses --seed, repeat r the seed "
+                        "soundad.reproduce.repeat_seed(seed, r)); features are extracted once")
     _add_extraction_options(p)
     p.add_argument("--ae-epochs", type=_positive_int, default=None, metavar="N",
                    help="most training epochs of each autoencoder baseline (default: the baseline's own)")

@@ -34,9 +34,17 @@ from soundad.errors import DataError, ParameterError
 __all__ = [
     "GROUP_KEYS",
     "NON_KEY_COLUMNS",
+    "REPEAT_COLUMN",
+    "Comparison",
     "auc_pauc",
+    "binary_labels",
+    "bootstrap_ci",
     "clip_score_table",
+    "compare",
+    "delong_ci",
     "evaluate_scores",
+    "format_ci",
+    "mean_metric_ci",
     "mcclish_pauc",
     "method_columns",
     "render_markdown",
@@ -55,10 +63,18 @@ NON_KEY_COLUMNS = frozenset(
 #: Bookkeeping columns of ``soundad reproduce``'s results.csv: they describe a run, not a method.
 RUN_COLUMNS = frozenset({"id", "status", "seed", "data"})
 
+#: Column numbering the repeated splits of ``run_grid(..., repeats=K)`` (0..K-1): neither a
+#: method nor a machine key; tables are evaluated per repeat and summarised over repeats.
+REPEAT_COLUMN = "repeat"
+
+#: Interval columns :func:`evaluate_scores` adds.
+INTERVAL_COLUMNS = ("auc_lo", "auc_hi", "pauc_lo", "pauc_hi")
+
 _LABELS = {"normal": 0, "abnormal": 1, 0: 0, 1: 1, False: 0, True: 1}
 
 
-def _binary_labels(y_true, *, name: str = "y_true") -> np.ndarray:
+def binary_labels(y_true, *, name: str = "y_true") -> np.ndarray:
+    """Labels as 0/1 ints [shape=(n,)]: 1 = ``"abnormal"``/1/True, 0 = ``"normal"``/0/False."""
     values = pd.Series(np.asarray(y_true).reshape(-1))
     mapped = values.map(lambda v: _LABELS.get(v.item() if hasattr(v, "item") else v, -1))
     bad = values[mapped.to_numpy() < 0]
@@ -68,6 +84,9 @@ def _binary_labels(y_true, *, name: str = "y_true") -> np.ndarray:
             f"{name} holds {examples}; expected 'normal'/'abnormal' or 0/1 (1 = abnormal)"
         )
     return mapped.to_numpy(dtype=np.int64)
+
+
+_binary_labels = binary_labels  # older name, still imported by soundad.plots
 
 
 def auc_pauc(y_true, scores, *, max_fpr: float = 0.1, group: str | None = None) -> tuple[float, float]:
@@ -107,7 +126,7 @@ def auc_pauc(y_true, scores, *, max_fpr: float = 0.1, group: str | None = None) 
     """
     if not 0 < max_fpr <= 1:
         raise ParameterError(f"max_fpr={max_fpr!r}; expected a value in (0, 1]")
-    y = _binary_labels(y_true)
+    y = binary_labels(y_true)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     where = f" in group {group}" if group else ""
     if y.shape != s.shape:
@@ -159,7 +178,7 @@ def method_columns(scores: pd.DataFrame) -> list[str]:
     Every column that is neither a machine key (:data:`GROUP_KEYS`), nor a
     per-clip column (:data:`NON_KEY_COLUMNS`), nor a metric.
     """
-    metrics = {"auc", "pauc"}
+    metrics = {"auc", "pauc", *INTERVAL_COLUMNS, "auc_sd", "pauc_sd", REPEAT_COLUMN}
     return [
         c for c in scores.columns
         if c not in GROUP_KEYS and c not in NON_KEY_COLUMNS and c not in metrics and c not in RUN_COLUMNS
@@ -224,8 +243,9 @@ def clip_score_table(per_clip: pd.Series, clips: pd.DataFrame, **method) -> pd.D
     return table
 
 
-def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFrame:
-    """AUC and pAUC per method and machine from a table of clip scores.
+def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int = 1000, level: float = 0.95,
+                    seed: int = 0) -> pd.DataFrame:
+    """AUC and pAUC per method and machine from a table of clip scores, with intervals.
 
     Parameters
     ----------
@@ -235,14 +255,24 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFra
         ``score`` (anomaly score, higher = more anomalous). Every other column
         except ``path`` and ``split`` (e.g. ``backbone``, ``weights``,
         ``layer``, ``detector``) is a method key and is carried into the output.
+        A ``repeat`` column (``run_grid(..., repeats=K)``) is kept as a key
+        after the method keys.
     max_fpr : float in (0, 1], default=0.1
         pAUC range, see :func:`auc_pauc`.
+    n_boot : int >= 0, default=1000
+        Bootstrap resamples per row for the intervals (:func:`bootstrap_ci`);
+        0 gives NaN bounds.
+    level : float in (0, 1), default=0.95
+        Coverage of the intervals.
+    seed : int, default=0
+        Seed of the resampling (the same for every row): same seed, same bounds.
 
     Returns
     -------
     results : pd.DataFrame
-        One row per (method keys..., snr, machine, model_id), with columns
-        ``auc``, ``pauc``, ``n_test``, ``n_normal_test``, ``n_abnormal_test``;
+        One row per (method keys..., [repeat,] snr, machine, model_id), with
+        columns ``auc``, ``auc_lo``, ``auc_hi``, ``pauc``, ``pauc_lo``,
+        ``pauc_hi``, ``n_test``, ``n_normal_test``, ``n_abnormal_test``;
         sorted by the keys (SNR numerically).
 
     Raises
@@ -261,8 +291,14 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFra
         )
     if scores.empty:
         raise DataError("scores table is empty; expected one row per test clip")
+    from soundad.uncertainty import stratified_weights, weighted_auc_pauc
+
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ParameterError(f"n_boot={n_boot!r}; expected an integer >= 0")
+    if not 0 < level < 1:
+        raise ParameterError(f"level={level!r}; expected a value in (0, 1), e.g. 0.95")
     methods = method_columns(scores)
-    keys = [*methods, *GROUP_KEYS]
+    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in scores.columns else []), *GROUP_KEYS]
     table = scores.copy()
     table["score"] = pd.to_numeric(table["score"], errors="coerce")
     bad = table.index[~np.isfinite(table["score"].to_numpy(dtype=np.float64))]
@@ -276,18 +312,29 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1) -> pd.DataFra
     if dup.any():
         clips = ", ".join(map(str, table.loc[dup, "clip_id"].head(5)))
         raise DataError(f"{int(dup.sum())} clip(s) appear twice for the same method (e.g. {clips})")
-    table["y_true"] = _binary_labels(table["label"], name="column 'label'")
+    table["y_true"] = binary_labels(table["label"], name="column 'label'")
 
     rows = []
     for group_values, group in table.groupby(keys, sort=False, dropna=False):
         name = ", ".join(f"{k}={v}" for k, v in zip(keys, group_values))
         auc, pauc = auc_pauc(group["y_true"], group["score"], max_fpr=max_fpr, group=name)
+        bounds = [np.nan] * 4
+        if n_boot:
+            y = group["y_true"].to_numpy()
+            weights = stratified_weights(y, n_boot, np.random.default_rng(seed))
+            boot = weighted_auc_pauc(y, group["score"].to_numpy(), weights, max_fpr=max_fpr)
+            quantiles = [(1 - level) / 2, (1 + level) / 2]
+            bounds = [*np.quantile(boot[0], quantiles), *np.quantile(boot[1], quantiles)]
         n_abnormal = int(group["y_true"].sum())
         rows.append(
             {
                 **dict(zip(keys, group_values)),
                 "auc": auc,
+                "auc_lo": float(bounds[0]),
+                "auc_hi": float(bounds[1]),
                 "pauc": pauc,
+                "pauc_lo": float(bounds[2]),
+                "pauc_hi": float(bounds[3]),
                 "n_test": int(len(group)),
                 "n_normal_test": int(len(group) - n_abnormal),
                 "n_abnormal_test": n_abnormal,
@@ -303,17 +350,22 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     ----------
     results : pd.DataFrame
         Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id),
-        or ``soundad reproduce``'s ``results.csv`` (its ``id``, counts and ``status``
-        are not method keys; rows without an AUC are left out).
+        or ``soundad reproduce``'s ``results.csv`` (its ``id``, counts, intervals
+        and ``status`` are not method keys; rows without an AUC are left out).
+        A ``repeat`` column marks repeated splits (``run_grid(..., repeats=K)``).
 
     Returns
     -------
     summary : pd.DataFrame
         Tidy: columns method keys..., ``snr``, ``machine``, ``auc``, ``pauc``,
-        ``n_groups`` (number of rows averaged). Rows averaged over all SNRs
-        have ``snr == "all"``; rows averaged over all machines have
-        ``machine == "all"``; one row per method has both. Select with e.g.
-        ``summary[summary.snr == "all"]`` (the method x machine table).
+        ``n_groups`` (number of (snr, machine, id) rows averaged per repeat),
+        ``auc_sd``, ``pauc_sd`` (standard deviation, ddof=1, over the repeats
+        of the per-repeat means; NaN with one repeat) and ``n_repeats``.
+        ``auc``/``pauc`` are the mean over repeats of the per-repeat means.
+        Rows averaged over all SNRs have ``snr == "all"``; rows averaged over
+        all machines have ``machine == "all"``; one row per method has both.
+        Select with e.g. ``summary[summary.snr == "all"]`` (the method x
+        machine table).
     """
     required = ["snr", "machine", "auc", "pauc"]
     missing = [c for c in required if c not in results.columns]
@@ -323,26 +375,32 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         raise DataError("results table is empty")
     if "model_id" not in results.columns and "id" in results.columns:  # results.csv spells it "id"
         results = results.rename(columns={"id": "model_id"})
-    if "auc" in results.columns:  # groups that could not be evaluated (results.csv's status) have no AUC
-        results = results[results["auc"].notna()]
+    results = results[results["auc"].notna()]  # groups that could not be evaluated have no AUC
+    if REPEAT_COLUMN not in results.columns:
+        results = results.assign(**{REPEAT_COLUMN: 0})
     methods = method_columns(results)
     parts = []
     for by, fill in ((["machine"], {"snr": "all"}), (["snr"], {"machine": "all"}), ([], {"snr": "all", "machine": "all"})):
         keys = [*methods, *by]
+        per_repeat = results.groupby([*keys, REPEAT_COLUMN], sort=False, dropna=False)
+        means = per_repeat[["auc", "pauc"]].mean()
+        means["n_groups"] = per_repeat.size()
+        means = means.reset_index()
         if keys:
-            grouped = results.groupby(keys, sort=False, dropna=False)
-            part = grouped[["auc", "pauc"]].mean()
-            part["n_groups"] = grouped.size()
-            part = part.reset_index()
+            grouped = means.groupby(keys, sort=False, dropna=False)
         else:
-            part = pd.DataFrame(
-                {"auc": [results["auc"].mean()], "pauc": [results["pauc"].mean()], "n_groups": [len(results)]}
-            )
+            grouped = means.groupby(lambda _: 0)
+        part = grouped[["auc", "pauc"]].mean()
+        part["n_groups"] = grouped["n_groups"].max()
+        part["auc_sd"] = grouped["auc"].std(ddof=1)
+        part["pauc_sd"] = grouped["pauc"].std(ddof=1)
+        part["n_repeats"] = grouped.size()
+        part = part.reset_index() if keys else part.reset_index(drop=True)
         for column, value in fill.items():
             part[column] = value
         parts.append(part)
-    summary = pd.concat(parts, ignore_index=True)[[*methods, "snr", "machine", "auc", "pauc", "n_groups"]]
-    return summary
+    columns = [*methods, "snr", "machine", "auc", "pauc", "n_groups", "auc_sd", "pauc_sd", "n_repeats"]
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def render_markdown(table: pd.DataFrame, *, digits: int = 3, index: bool = False) -> str:
@@ -379,3 +437,13 @@ def render_markdown(table: pd.DataFrame, *, digits: int = 3, index: bool = False
         *("| " + " | ".join(row) + " |" for row in body),
     ]
     return "\n".join(lines) + "\n"
+
+
+from soundad.uncertainty import (  # noqa: E402  (re-exported: soundad.evaluate is the public home)
+    Comparison,
+    bootstrap_ci,
+    compare,
+    delong_ci,
+    format_ci,
+    mean_metric_ci,
+)

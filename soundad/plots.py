@@ -9,6 +9,13 @@ and ``ax.figure`` is returned.
 
 Titles take a ``title`` argument so a notebook can say which data and which
 weights a figure shows.
+
+The book's figure rules live in :mod:`soundad.plot_rules` and the audio player
+in :mod:`soundad.listen`; both are re-exported here so that a chapter needs one
+import: :func:`show_image` (colour bar with units), :func:`shared_limits` (one
+colour scale for compared panels), :func:`score_scale` (log axis for scores
+spanning decades), :func:`place_legend` (legend outside the data) and
+:func:`listen` (a labelled player).
 """
 
 from __future__ import annotations
@@ -21,13 +28,20 @@ from sklearn.metrics import roc_curve
 
 from soundad.errors import ParameterError
 from soundad.evaluate import _binary_labels, auc_pauc, method_columns, snr_sort_key
+from soundad.listen import listen
+from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limits, show_image
 
 __all__ = [
+    "listen",
+    "place_legend",
     "plot_auc_heatmap",
     "plot_mel",
     "plot_roc",
     "plot_score_histograms",
     "plot_waveform",
+    "score_scale",
+    "shared_limits",
+    "show_image",
 ]
 
 
@@ -101,6 +115,8 @@ def plot_mel(
     ax: Axes | None = None,
     title: str | None = None,
     colorbar: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> Figure:
     """Show a mel spectrogram in dB, low frequencies at the bottom.
 
@@ -120,7 +136,11 @@ def plot_mel(
     ax : matplotlib Axes or None, default=None
     title : str or None, default=None
     colorbar : bool, default=True
-        Add a colorbar labelled in dB.
+        Add a colorbar labelled in dB. Leave it on in the book: every
+        image-like plot carries one.
+    vmin, vmax : float or None [dB]
+        Colour range; pass :func:`shared_limits` of all panels that are
+        compared side by side.
 
     Returns
     -------
@@ -141,6 +161,8 @@ def plot_mel(
         fmin=fmin,
         fmax=sr / 2 if fmax is None else fmax,
         ax=ax,
+        vmin=vmin,
+        vmax=vmax,
     )
     ax.set_xlabel("time [s]")
     ax.set_ylabel("frequency [Hz]")
@@ -215,7 +237,7 @@ def plot_roc(
     ax.set_aspect("equal")
     ax.set_xlabel("false positive rate (normal clips flagged)")
     ax.set_ylabel("true positive rate (anomalies found)")
-    ax.legend(loc="lower right", fontsize="small")
+    place_legend(ax, where="below")
     if title:
         ax.set_title(title)
     return fig
@@ -232,6 +254,9 @@ def plot_score_histograms(
 ) -> Figure:
     """Histograms of anomaly scores of normal and abnormal clips (or windows).
 
+    Scores that span more than two decades get a log (or symlog) x axis with
+    bins evenly spaced on it (:func:`score_scale`); the legend sits outside.
+
     Parameters
     ----------
     y_true : array-like [shape=(n,)] or pd.DataFrame
@@ -242,8 +267,9 @@ def plot_score_histograms(
     bins : int > 0, default=30
         Number of bins, shared by both histograms.
     density : bool, default=True
-        Normalise each histogram to unit area (classes of different size
-        stay comparable); otherwise counts.
+        Normalise each class (classes of different size stay comparable):
+        unit area on a linear axis, shares per bin on a log axis; otherwise
+        counts.
     ax : matplotlib Axes or None, default=None
     title : str or None, default=None
 
@@ -257,14 +283,19 @@ def plot_score_histograms(
     if not np.isfinite(s).all():
         raise ParameterError("plot_score_histograms: scores contain NaN/inf; expected finite")
     fig, ax = _figure_and_axes(ax, (6, 3.5))
-    edges = np.histogram_bin_edges(s, bins=bins)
+    edges = log_bins(s, bins)
+    scale = score_scale(ax, s, axis="x")
+    # On a log axis, bins differ in width: show each class's share per bin instead of a density.
+    share = density and scale != "linear"
     for value, name, color in ((0, "normal", "tab:blue"), (1, "abnormal", "tab:red")):
         part = s[y == value]
         if part.size:
-            ax.hist(part, bins=edges, density=density, alpha=0.55, color=color, label=f"{name} (n={part.size})")
-    ax.set_xlabel("anomaly score (higher = more anomalous)")
-    ax.set_ylabel("density" if density else "count")
-    ax.legend(fontsize="small")
+            weights = np.full(part.size, 1.0 / part.size) if share else None
+            ax.hist(part, bins=edges, density=density and not share, weights=weights,
+                    alpha=0.55, color=color, label=f"{name} (n={part.size})")
+    ax.set_xlabel("anomaly score (higher = more anomalous)" + ("" if scale == "linear" else f", {scale} axis"))
+    ax.set_ylabel("share of the class per bin" if share else "density" if density else "count")
+    place_legend(ax)
     if title:
         ax.set_title(title)
     return fig
@@ -282,6 +313,11 @@ def plot_auc_heatmap(
     title: str | None = None,
 ) -> Figure:
     """Machine x SNR heatmap of the mean AUC (or pAUC) of one method, cells annotated.
+
+    When ``results`` holds ``<metric>_lo`` and ``<metric>_hi`` and one row per
+    (machine, SNR) cell (e.g. :func:`soundad.evaluate.mean_metric_ci` with
+    ``by=["snr", "machine"]``), each cell also shows its interval,
+    ``0.72`` over ``[0.55, 0.88]``.
 
     Parameters
     ----------
@@ -339,7 +375,12 @@ def plot_auc_heatmap(
         raise ParameterError(f"results hold {len(combos)} methods, choose one with method=...: {listing}")
     grid = table.groupby(["machine", "snr"])[metric].mean().unstack("snr")
     grid = grid[sorted(grid.columns, key=lambda v: snr_sort_key([v])[0])]
-    fig, ax = _figure_and_axes(ax, (1.6 + 1.1 * grid.shape[1], 1.2 + 0.6 * grid.shape[0]))
+    bounds = None
+    if {f"{metric}_lo", f"{metric}_hi"} <= set(table.columns) and not table.duplicated(["machine", "snr"]).any():
+        # one row per cell: its interval is shown under the value
+        bounds = table.set_index(["machine", "snr"])[[f"{metric}_lo", f"{metric}_hi"]]
+    fig, ax = _figure_and_axes(ax, (1.6 + (1.6 if bounds is not None else 1.1) * grid.shape[1],
+                                    1.2 + 0.6 * grid.shape[0]))
     image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
@@ -350,7 +391,12 @@ def plot_auc_heatmap(
         for j in range(grid.shape[1]):
             value = grid.iat[i, j]
             if np.isfinite(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center",
+                text = f"{value:.2f}"
+                if bounds is not None and (grid.index[i], grid.columns[j]) in bounds.index:
+                    lo, hi = bounds.loc[(grid.index[i], grid.columns[j])]
+                    if np.isfinite(lo) and np.isfinite(hi):
+                        text += f"\n[{lo:.2f}, {hi:.2f}]"
+                ax.text(j, i, text, ha="center", va="center",
                         color="white" if value < middle else "black", fontsize="small")
     fig.colorbar(image, ax=ax, label=metric.upper() if metric == "auc" else "pAUC")
     if title is None:

@@ -62,6 +62,7 @@ import pandas as pd
 
 from soundad._io import atomic_path, atomic_write_text
 from soundad.errors import DataError, ParameterError
+from soundad.report import draw_figures, write_summary
 
 __all__ = [
     "BASELINES",
@@ -71,6 +72,7 @@ __all__ = [
     "choose_split",
     "first_group",
     "load_clips",
+    "repeat_seed",
     "run_grid",
     "write_summary",
 ]
@@ -86,8 +88,8 @@ MIN_TRAIN_CLIPS = 10
 
 _CELL_VERSION = 1
 _RESULT_COLUMNS = [
-    "data", "seed", "split", "snr", "machine", "id", "method", "backbone", "weights", "layer",
-    "detector", "auc", "pauc", "n_train", "n_train_windows", "n_test", "n_normal_test",
+    "data", "seed", "split", "snr", "machine", "id", "repeat", "method", "backbone", "weights", "layer",
+    "detector", "auc", "auc_lo", "auc_hi", "pauc", "pauc_lo", "pauc_hi", "n_train", "n_train_windows", "n_test", "n_normal_test",
     "n_abnormal_test", "status",
 ]
 _METHOD_COLUMNS = ["method", "backbone", "weights", "layer", "detector"]
@@ -146,8 +148,36 @@ def _group_name(key: Sequence[str]) -> str:
     return "/".join(key)
 
 
-def _cell_path(out: Path, method: Method, key: Sequence[str]) -> Path:
-    return out / "cells" / method.slug / ("__".join(key) + ".json")
+def _unit_name(unit: tuple[int, Sequence[str]]) -> str:
+    """``"0dB/fan/id_00"`` for repeat 0, ``"0dB/fan/id_00 r3"`` for repeat 3."""
+    return _group_name(unit[1]) + (f" r{unit[0]}" if unit[0] else "")
+
+
+def _cell_path(out: Path, method: Method, unit: tuple[int, Sequence[str]]) -> Path:
+    repeat, key = unit
+    return out / "cells" / method.slug / ("__".join(key) + (f"__r{repeat}" if repeat else "") + ".json")
+
+
+def repeat_seed(seed: int, repeat: int) -> int:
+    """Seed of repeat ``repeat`` of a run with seed ``seed`` (split, detectors, autoencoders).
+
+    Repeat 0 uses ``seed`` itself, so ``repeats=1`` is the run without
+    repeats. Repeat ``r >= 1`` uses the first 32-bit word of
+    ``numpy.random.SeedSequence([seed, r])``: distinct, reproducible and
+    unrelated to the seeds of other runs (seed 0's repeat 1 is not seed 1).
+
+    Parameters
+    ----------
+    seed : int >= 0
+    repeat : int >= 0
+
+    Returns
+    -------
+    int in [0, 2**32)
+    """
+    if repeat == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0])
 
 
 # --------------------------------------------------------------------------- data
@@ -362,6 +392,8 @@ def run_grid(
     split: str = "auto",
     train_fraction: float = 0.5,
     seed: int = 0,
+    repeats: int = 1,
+    n_boot: int = 1000,
     out: str | os.PathLike,
     cache_dir: str | os.PathLike | None = None,
     device: str = "auto",
@@ -401,6 +433,16 @@ def run_grid(
     seed : int, default=0
         The one seed of the run: split, detectors, autoencoders. Same seed,
         same data, same settings → identical ``results.csv``.
+    repeats : int >= 1, default=1
+        Repeated splits: each group is split ``repeats`` times, repeat ``r``
+        with seed :func:`repeat_seed` ``(seed, r)`` (repeat 0 uses ``seed``),
+        which also seeds that repeat's detectors and autoencoders. Features
+        are extracted once; only detectors and autoencoders rerun. With
+        ``split="mimii"`` every repeat has the same split and only the seeds
+        differ. Rows of results.csv and scores.csv carry ``repeat`` (0..K-1).
+    n_boot : int >= 0, default=1000
+        Bootstrap resamples of the intervals in results.csv and summary.md
+        (seeded by ``seed``); 0 leaves the interval columns empty.
     out : str or os.PathLike
         Output directory; reusing it resumes (finished cells are skipped).
     cache_dir : str, os.PathLike or None, default=None
@@ -440,6 +482,11 @@ def run_grid(
         Unknown backbone, weights, detector or baseline, or a bad setting.
     """
     log = _Log(progress)
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ParameterError(f"repeats={repeats!r}; expected an integer >= 1")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ParameterError(f"n_boot={n_boot!r}; expected an integer >= 0")
+    repeats, n_boot = int(repeats), int(n_boot)
     out = Path(out)
     clips, data_name = load_clips(data)  # data errors first: they need no torch
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "feature-cache"
@@ -462,27 +509,30 @@ def run_grid(
     if image_size is not None:
         image = dataclasses.replace(image, size=int(image_size))
 
-    clips, rule = choose_split(clips, split=split, train_fraction=train_fraction, seed=seed)
+    splits = [choose_split(clips, split=split, train_fraction=train_fraction, seed=repeat_seed(seed, r))
+              for r in range(repeats)]
+    rule = splits[0][1]
     groups = {
-        tuple(str(k) for k in key): group.sort_values("clip_id", kind="stable")
-        for key, group in clips.groupby(list(GROUP_COLUMNS), sort=True)
+        (r, tuple(str(k) for k in key)): group.sort_values("clip_id", kind="stable")
+        for r, (table, _) in enumerate(splits)
+        for key, group in table.groupby(list(GROUP_COLUMNS), sort=True)
     }
-    status = {key: _check_group(group) for key, group in groups.items()}
-    usable = [key for key, s in status.items() if s == "ok"]
-    n_train_all = clips[(clips["split"] == "train") & (clips["label"] == "normal")].shape[0]
+    status = {unit: _check_group(group) for unit, group in groups.items()}
+    usable = [unit for unit, s in status.items() if s == "ok"]
+    first = splits[0][0]
+    n_train_all = first[(first["split"] == "train") & (first["label"] == "normal")].shape[0]
     log(
-        f"[reproduce] data {data_name!r}: {len(clips)} clips in {len(groups)} groups; "
+        f"[reproduce] data {data_name!r}: {len(clips)} clips in {len(groups) // repeats} groups; "
         f"split={rule!r}" + (" (chosen by split='auto')" if split == "auto" else "")
-        + f": {n_train_all} normal training clips"
+        + f": {n_train_all} normal training clips" + (f"; {repeats} repeated splits" if repeats > 1 else "")
     )
-    for key, s in status.items():
-        if s != "ok":
-            warnings.warn(f"group {_group_name(key)}: {s}", UserWarning, stacklevel=2)
-            log(f"[reproduce] group {_group_name(key)}: {s}")
+    for message in dict.fromkeys(f"group {_unit_name(u)}: {s}" for u, s in status.items() if s != "ok"):
+        warnings.warn(message, UserWarning, stacklevel=2)
+        log(f"[reproduce] {message}")
     if not usable:
         raise DataError(
             f"no group of {data_name!r} can be evaluated: each group needs normal training clips and "
-            "both normal and abnormal test clips; " + "; ".join(f"{_group_name(k)}: {s}" for k, s in status.items())
+            "both normal and abnormal test clips; " + "; ".join(f"{_unit_name(u)}: {s}" for u, s in status.items())
         )
 
     settings = {
@@ -490,77 +540,78 @@ def run_grid(
         "image": dataclasses.asdict(image), "channel": channel, "seed": int(seed),
     }
     group_inputs = {
-        key: groups[key][["clip_id", "label", "split"]].to_numpy().tolist() for key in usable
+        unit: groups[unit][["clip_id", "label", "split"]].to_numpy().tolist() for unit in usable
     }
     computed: list[str] = []
     reused: list[str] = []
 
-    def fingerprint(method: Method, key, params) -> str:
-        return _fingerprint({"method": dataclasses.asdict(method), "clips": group_inputs[key],
-                             "settings": settings, "params": params})
+    def fingerprint(method: Method, unit, params) -> str:
+        payload = {"method": dataclasses.asdict(method), "clips": group_inputs[unit],
+                   "settings": settings, "params": params}
+        if unit[0]:  # repeat 0 keeps the fingerprint of a run without repeats
+            payload["repeat"] = [unit[0], repeat_seed(seed, unit[0])]
+        return _fingerprint(payload)
 
-    # transfer-learning methods: features once per (backbone, weights, layer)
+    def finish(method, unit, fp, result, t0) -> None:
+        scores, n_train, n_windows = result
+        _write_cell(_cell_path(out, method, unit), fingerprint=fp, method=method, key=unit[1],
+                    n_train=n_train, n_train_windows=n_windows, scores=scores,
+                    seconds=time.perf_counter() - t0)
+        computed.append(f"{method.label}:{_unit_name(unit)}")
+        log(f"[reproduce] computed {method.label} on {_unit_name(unit)} ({time.perf_counter() - t0:.1f} s)")
+
+    # transfer-learning methods: features once per (backbone, weights, layer), for every repeat
     for backbone in backbones:
         for weight in weights:
             for layer in layers:
                 methods = [Method(backbone, weight, layer or "default", d) for d in detectors]
                 todo = {}
-                for key in usable:
+                for unit in usable:
                     for method in methods:
-                        fp = fingerprint(method, key, detector_params.get(method.detector, {}))
-                        if _read_cell(_cell_path(out, method, key), fp) is None:
-                            todo.setdefault(key, []).append((method, fp))
+                        fp = fingerprint(method, unit, detector_params.get(method.detector, {}))
+                        if _read_cell(_cell_path(out, method, unit), fp) is None:
+                            todo.setdefault(unit, []).append((method, fp))
                         else:
-                            reused.append(f"{method.label}:{_group_name(key)}")
+                            reused.append(f"{method.label}:{_unit_name(unit)}")
                 if not todo:
                     log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: all cells done, reusing")
                     continue
-                needed = pd.concat([groups[key] for key in todo], ignore_index=True)
+                needed = pd.concat([groups[unit] for unit in todo], ignore_index=True).drop_duplicates("clip_id")
                 log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: features of {len(needed)} clips")
                 feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
                                  window=window, image=image, channel=channel, device=device,
                                  batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress)
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
-                for key, pending in todo.items():
+                for unit, pending in todo.items():
                     for method, fp in pending:
                         t0 = time.perf_counter()
-                        scores, n_train, n_windows = _run_detector(
-                            feats.features, rows_of, groups[key], method.detector, seed=seed,
-                            params=detector_params.get(method.detector, {}),
-                        )
-                        _write_cell(_cell_path(out, method, key), fingerprint=fp, method=method, key=key,
-                                    n_train=n_train, n_train_windows=n_windows, scores=scores,
-                                    seconds=time.perf_counter() - t0)
-                        computed.append(f"{method.label}:{_group_name(key)}")
-                        log(f"[reproduce] computed {method.label} on {_group_name(key)} "
-                            f"({time.perf_counter() - t0:.1f} s)")
+                        result = _run_detector(feats.features, rows_of, groups[unit], method.detector,
+                                               seed=repeat_seed(seed, unit[0]),
+                                               params=detector_params.get(method.detector, {}))
+                        finish(method, unit, fp, result, t0)
 
-    # autoencoder baselines
-    if baselines:
-        for key in usable:
-            pending = []
+    # autoencoder baselines: inputs once per group, a model per repeat
+    keys = list(dict.fromkeys(unit[1] for unit in usable))
+    for key in keys if baselines else ():
+        pending = []
+        for unit in (u for u in usable if u[1] == key):
             for name in baselines:
                 method = Method.baseline(name)
-                fp = fingerprint(method, key, baseline_params.get(name, {}))
-                if _read_cell(_cell_path(out, method, key), fp) is None:
-                    pending.append((method, fp))
+                fp = fingerprint(method, unit, baseline_params.get(name, {}))
+                if _read_cell(_cell_path(out, method, unit), fp) is None:
+                    pending.append((method, unit, fp))
                 else:
-                    reused.append(f"{method.label}:{_group_name(key)}")
-            if not pending:
-                continue
-            inputs = _baseline_inputs(groups[key], [m.backbone for m, _ in pending], mel=mel,
-                                      window=window, channel=channel)
-            for method, fp in pending:
-                t0 = time.perf_counter()
-                scores, n_train, n_windows = _run_baseline(
-                    method.backbone, inputs[method.backbone], groups[key], seed=seed, device=device,
-                    params=baseline_params.get(method.backbone, {}), progress=progress,
-                )
-                _write_cell(_cell_path(out, method, key), fingerprint=fp, method=method, key=key,
-                            n_train=n_train, n_train_windows=n_windows, scores=scores,
-                            seconds=time.perf_counter() - t0)
-                computed.append(f"{method.label}:{_group_name(key)}")
-                log(f"[reproduce] computed {method.label} on {_group_name(key)} ({time.perf_counter() - t0:.1f} s)")
+                    reused.append(f"{method.label}:{_unit_name(unit)}")
+        if not pending:
+            continue
+        inputs = _baseline_inputs(groups[pending[0][1]], sorted({m.backbone for m, _, _ in pending}), mel=mel,
+                                  window=window, channel=channel)
+        for method, unit, fp in pending:
+            t0 = time.perf_counter()
+            result = _run_baseline(method.backbone, inputs[method.backbone], groups[unit],
+                                   seed=repeat_seed(seed, unit[0]), device=device,
+                                   params=baseline_params.get(method.backbone, {}), progress=progress)
+            finish(method, unit, fp, result, t0)
 
     log(f"[reproduce] {len(computed)} cells computed, {len(reused)} reused from {out / 'cells'}")
 
@@ -570,15 +621,18 @@ def run_grid(
     scores_table, cells = _collect(out, all_methods, usable, groups, fingerprint, detector_params,
                                    baseline_params, data_name=data_name, seed=seed)
     results = _evaluate(scores_table, cells, all_methods, status, groups, data_name=data_name, seed=seed,
-                        rule=rule)
+                        rule=rule, n_boot=n_boot)
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(results, out / "results.csv")
     _write_csv(scores_table, out / "scores.csv")
-    write_summary(results, out / "summary.md", title=f"soundad reproduction on {data_name}",
-                  notes=[f"split: {rule}" + (f" (train_fraction={train_fraction})" if rule == "random" else ""),
-                         f"seed: {seed}"])
+    notes = [f"split: {rule}" + (f" (train_fraction={train_fraction})" if rule == "random" else ""),
+             f"seed: {seed}"]
+    if repeats > 1:
+        notes.append(f"repeats: {repeats} splits (seeds derived from {seed} by soundad.reproduce.repeat_seed)")
+    write_summary(results, out / "summary.md", title=f"soundad reproduction on {data_name}", notes=notes,
+                  scores=scores_table, n_boot=n_boot, seed=seed)
     if figures:
-        _draw_figures(results, scores_table, out / "figures", data_name=data_name)
+        draw_figures(results, scores_table, out / "figures", data_name=data_name, n_boot=n_boot, seed=seed)
     results.attrs.update(split_rule=rule, computed_cells=computed, reused_cells=reused)
     return results
 
@@ -683,15 +737,16 @@ def _collect(out, methods, usable, groups, fingerprint, detector_params, baselin
     for method in methods:
         params = baseline_params.get(method.backbone, {}) if method.is_baseline else detector_params.get(
             method.detector, {})
-        for key in usable:
-            cell = _read_cell(_cell_path(out, method, key), fingerprint(method, key, params))
+        for unit in usable:
+            cell = _read_cell(_cell_path(out, method, unit), fingerprint(method, unit, params))
             if cell is None:  # pragma: no cover - every cell was just written or checked
-                raise DataError(f"cell {_cell_path(out, method, key)} is missing or stale after the run")
-            cells[(method, key)] = cell
-            group = groups[key].set_index("clip_id")
+                raise DataError(f"cell {_cell_path(out, method, unit)} is missing or stale after the run")
+            cells[(method, unit)] = cell
+            group = groups[unit].set_index("clip_id")
             ids = list(cell["scores"])
+            key = unit[1]
             frames.append(pd.DataFrame({
-                "data": data_name, "seed": int(seed),
+                "data": data_name, "seed": int(seed), "repeat": int(unit[0]),
                 "snr": key[0], "machine": key[1], "model_id": key[2],
                 "clip_id": ids, "label": group.loc[ids, "label"].to_numpy(),
                 "method": method.label, "backbone": method.backbone, "weights": method.weights,
@@ -702,28 +757,32 @@ def _collect(out, methods, usable, groups, fingerprint, detector_params, baselin
     return scores, cells
 
 
-def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule) -> pd.DataFrame:
+def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule, n_boot) -> pd.DataFrame:
     from soundad.evaluate import evaluate_scores
 
-    evaluated = evaluate_scores(scores[["clip_id", "snr", "machine", "model_id", "label", "score", *_METHOD_COLUMNS]])
+    evaluated = evaluate_scores(
+        scores[["clip_id", "repeat", "snr", "machine", "model_id", "label", "score", *_METHOD_COLUMNS]],
+        n_boot=n_boot, seed=seed,
+    )
     extra = pd.DataFrame([
-        {"method": m.label, "snr": k[0], "machine": k[1], "model_id": k[2],
+        {"method": m.label, "repeat": r, "snr": k[0], "machine": k[1], "model_id": k[2],
          "n_train": c["n_train"], "n_train_windows": c["n_train_windows"]}
-        for (m, k), c in cells.items()
+        for (m, (r, k)), c in cells.items()
     ])
-    results = evaluated.merge(extra, on=["method", "snr", "machine", "model_id"], how="left")
+    results = evaluated.merge(extra, on=["method", "repeat", "snr", "machine", "model_id"], how="left")
     results["status"] = "ok"
     skipped = []
-    for key, s in status.items():
+    for (r, key), s in status.items():
         if s == "ok":
             continue
-        group = groups[key]
+        group = groups[(r, key)]
         test = group[group["split"] == "test"]
         for m in methods:
             skipped.append({
                 "method": m.label, "backbone": m.backbone, "weights": m.weights, "layer": m.layer,
-                "detector": m.detector, "snr": key[0], "machine": key[1], "model_id": key[2],
-                "auc": math.nan, "pauc": math.nan,
+                "detector": m.detector, "repeat": r, "snr": key[0], "machine": key[1], "model_id": key[2],
+                "auc": math.nan, "auc_lo": math.nan, "auc_hi": math.nan,
+                "pauc": math.nan, "pauc_lo": math.nan, "pauc_hi": math.nan,
                 "n_train": int(((group["split"] == "train") & (group["label"] == "normal")).sum()),
                 "n_train_windows": 0, "n_test": len(test),
                 "n_normal_test": int((test["label"] == "normal").sum()),
@@ -737,7 +796,8 @@ def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule) 
     results["split"] = rule
     order = {m.label: i for i, m in enumerate(methods)}
     results["_order"] = results["method"].map(order)
-    results = results.sort_values(["snr", "machine", "id", "_order"], kind="stable").drop(columns="_order")
+    results = results.sort_values(["snr", "machine", "id", "repeat", "_order"], kind="stable").drop(columns="_order")
+    results["repeat"] = results["repeat"].astype(int)
     for column in ("n_train", "n_train_windows", "n_test", "n_normal_test", "n_abnormal_test"):
         results[column] = results[column].astype(int)
     columns = _RESULT_COLUMNS + [c for c in results.columns if c not in _RESULT_COLUMNS]
@@ -747,129 +807,3 @@ def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule) 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.17g")
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str = "Results",
-                  notes: Sequence[str] = ()) -> Path:
-    """Write mean AUC/pAUC per method overall, per machine and per SNR as markdown.
-
-    The means come from :func:`soundad.evaluate.summarise`, the tables from
-    :func:`soundad.evaluate.render_markdown` (no ``tabulate`` needed).
-
-    Parameters
-    ----------
-    results : pd.DataFrame
-        Table from :func:`run_grid` (columns ``method, snr, machine, id, auc, pauc``).
-        Rows without an AUC (skipped groups) are counted, not averaged.
-    path : str or os.PathLike
-        The markdown file to write (atomically).
-    title : str
-        First heading.
-    notes : sequence of str
-        Lines listed under the title (split rule, seed, ...).
-
-    Returns
-    -------
-    path : Path
-    """
-    from soundad.evaluate import render_markdown, snr_sort_key, summarise
-
-    ok = results[results["auc"].notna()]
-    order = list(dict.fromkeys(results["method"]))
-    summary = summarise(ok[["method", "snr", "machine", "auc", "pauc"]])
-    parts = [f"# {title}", ""]
-    parts += [f"- {n}" for n in notes]
-    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
-    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "id"]].drop_duplicates().shape[0]
-    if n_skipped:
-        parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
-    parts.append("")
-
-    overall = summary[(summary["snr"] == "all") & (summary["machine"] == "all")]
-    overall = overall.set_index("method").reindex(order)[["auc", "pauc", "n_groups"]].reset_index()
-    parts += ["## Mean over all groups", "", render_markdown(overall)]
-    for by, other in (("machine", "snr"), ("snr", "machine")):
-        part = summary[(summary[other] == "all") & (summary[by] != "all")]
-        for metric in ("auc", "pauc"):
-            pivot = part.pivot(index="method", columns=by, values=metric).reindex(order)
-            if by == "snr":
-                pivot = pivot[sorted(pivot.columns, key=lambda v: snr_sort_key([v])[0])]
-            pivot.columns.name = None
-            parts += [f"## Mean {metric.upper() if metric == 'auc' else 'pAUC'} per {by.upper() if by == 'snr' else by}",
-                      "", render_markdown(pivot, index=True)]
-    return atomic_write_text(path, "\n".join(parts))
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str,
-                  max_panels: int = 12, max_groups: int = 4) -> list[Path]:
-    """Draw the AUC heatmaps, ROC curves and score histograms into ``folder`` (PNG).
-
-    - ``auc_heatmap.png``: machine × SNR mean AUC, one panel per method;
-    - ``roc.png``: one panel per method, one curve per group (per machine when
-      there are more than ``max_groups`` groups);
-    - ``score_histograms.png``: normal vs abnormal clip scores, one row per
-      method and one column per group (the first ``max_groups`` groups; scores
-      of different groups live on different scales, so they are not pooled).
-
-    At most ``max_panels`` methods are drawn (all are in results.csv).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from soundad import plots
-
-    folder.mkdir(parents=True, exist_ok=True)
-    ok = results[results["auc"].notna()].rename(columns={"id": "model_id"})
-    methods = list(dict.fromkeys(ok["method"]))[:max_panels]
-    keys = ["snr", "machine", "model_id"]
-    groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()
-    shown_groups = groups[:max_groups]
-    ncols = min(3, len(methods))
-    nrows = math.ceil(len(methods) / ncols)
-    written = []
-
-    def save(fig, name):
-        with atomic_path(folder / name) as tmp:
-            fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        written.append(folder / name)
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.2 * nrows), squeeze=False)
-    for ax, method in zip(axes.flat, methods):
-        plots.plot_auc_heatmap(ok[["method", *keys, "auc", "pauc"]], method={"method": method}, ax=ax, title=method)
-    for ax in axes.flat[len(methods):]:
-        ax.axis("off")
-    fig.suptitle(f"Mean AUC per machine and SNR ({data_name})")
-    fig.tight_layout()
-    save(fig, "auc_heatmap.png")
-
-    by = keys if len(groups) <= max_groups else "machine"
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 5.0 * nrows), squeeze=False)
-    for ax, method in zip(axes.flat, methods):
-        table = scores[scores["method"] == method][[*keys, "label", "score"]]
-        plots.plot_roc(table, by=by, ax=ax, title=method)
-    for ax in axes.flat[len(methods):]:
-        ax.axis("off")
-    fig.suptitle(f"ROC curves of the clip scores ({data_name})")
-    fig.tight_layout()
-    save(fig, "roc.png")
-
-    fig, axes = plt.subplots(len(methods), len(shown_groups), figsize=(3.6 * len(shown_groups), 2.6 * len(methods)),
-                             squeeze=False)
-    for row, method in zip(axes, methods):
-        for ax, group in zip(row, shown_groups):
-            mask = (scores["method"] == method) & (scores[keys] == group).all(axis=1)
-            plots.plot_score_histograms(scores.loc[mask, ["label", "score"]], ax=ax,
-                                        title=f"{method}\n{'/'.join(group)}")
-    fig.suptitle(f"Clip anomaly scores, normal vs abnormal ({data_name})")
-    fig.tight_layout()
-    save(fig, "score_histograms.png")
-    return written

@@ -76,9 +76,11 @@ def test_broken_files(tmp_path, stereo):
     (tmp_path / "text.wav").write_text("hello, I am not audio at all")
     with pytest.raises(DataError, match=r"text\.wav.*not a WAV"):
         load_audio(tmp_path / "text.wav")
-    flac = _write(tmp_path / "clip.flac", np.zeros(100), format="FLAC")
+    flac = _write(tmp_path / "clip.flac", np.zeros(100), format="FLAC")  # FLAC is read (the embedded sample)
+    assert load_audio(flac, strict=False)[0].shape == (100,)
+    ogg = _write(tmp_path / "clip.ogg", np.zeros(1000), format="OGG")
     with pytest.raises(DataError, match="not a WAV"):
-        load_audio(flac)
+        load_audio(ogg)
     data = stereo.read_bytes()
     (tmp_path / "trunc.wav").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match=r"trunc\.wav.*truncated"):

@@ -402,9 +402,11 @@ def test_resolve_auto_offline_falls_back_fast(no_env, tmp_path, server):
     server.shutdown()
     server.server_close()  # nothing listens: like being offline
     start = time.monotonic()
-    src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/")
+    src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/",
+                       need="snrs")  # without a need, offline "auto" gives the embedded real sample
     assert time.monotonic() - start < 10
     assert src.kind == "synthetic" and src.name == "synthetic" and str(src.root).startswith(str(tmp_path))
+    assert "several SNRs" in src.description
     assert len(src.clips()) == 4
     again = resolve_data("synthetic", cache_dir=tmp_path, synthetic=TINY)
     assert again.root == src.root  # generated once, then reused
@@ -414,7 +416,7 @@ def test_resolve_auto_offline_falls_back_fast(no_env, tmp_path, server):
 def test_resolve_auto_uses_cache_env(no_env, tmp_path, monkeypatch, server):
     monkeypatch.setenv("SOUNDAD_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SOUNDAD_OFFLINE", "1")
-    src = resolve_data("auto", synthetic=TINY, base_url=server.base_url)
+    src = resolve_data("auto", synthetic=TINY, base_url=server.base_url, need="machines")
     assert src.kind == "synthetic" and (tmp_path / "cache" / "data") in src.root.parents
     assert server.requests == []  # SOUNDAD_OFFLINE: no network at all
 

@@ -105,8 +105,9 @@ def test_evaluate_scores_groups_by_method_and_machine():
     results = evaluate_scores(scores)
     assert list(results.columns) == [
         "backbone", "detector", "snr", "machine", "model_id",
-        "auc", "pauc", "n_test", "n_normal_test", "n_abnormal_test",
+        "auc", "auc_lo", "auc_hi", "pauc", "pauc_lo", "pauc_hi", "n_test", "n_normal_test", "n_abnormal_test",
     ]
+    assert ((results.auc_lo <= results.auc) & (results.auc <= results.auc_hi)).all()
     assert len(results) == 2 * 2 * 2
     assert (results.n_test == 10).all()
     assert (results.n_normal_test == 6).all() and (results.n_abnormal_test == 4).all()
@@ -142,7 +143,10 @@ def test_evaluate_scores_bad_tables():
 def test_summarise_tidy_means():
     results = evaluate_scores(make_scores())
     summary = summarise(results)
-    assert list(summary.columns) == ["backbone", "detector", "snr", "machine", "auc", "pauc", "n_groups"]
+    assert list(summary.columns) == [
+        "backbone", "detector", "snr", "machine", "auc", "pauc", "n_groups", "auc_sd", "pauc_sd", "n_repeats",
+    ]
+    assert (summary.n_repeats == 1).all() and summary.auc_sd.isna().all()
     per_machine = summary[(summary.snr == "all") & (summary.machine != "all")]
     per_snr = summary[(summary.machine == "all") & (summary.snr != "all")]
     overall = summary[(summary.machine == "all") & (summary.snr == "all")]
@@ -211,3 +215,16 @@ def test_clip_score_table_joins_scores_to_their_clips():
     assert evaluate_scores(table)["auc"].iloc[0] == 1.0
     with pytest.raises(DataError, match="not in the clips table.*x"):
         clip_score_table(pd.Series([1.0], index=["x"]), clips)
+
+
+def test_summarise_spread_over_repeats():
+    first = evaluate_scores(make_scores(), n_boot=0).assign(repeat=0)
+    second = first.assign(repeat=1, auc=first.auc - 0.1, pauc=first.pauc - 0.2)
+    summary = summarise(pd.concat([first, second], ignore_index=True))
+    overall = summary[(summary.machine == "all") & (summary.snr == "all")].set_index("detector")
+    gmm = first[first.detector == "gmm"]
+    assert overall.loc["gmm", "auc"] == pytest.approx(gmm.auc.mean() - 0.05)
+    assert overall.loc["gmm", "auc_sd"] == pytest.approx(np.std([0.0, 0.1], ddof=1))
+    assert overall.loc["gmm", "pauc_sd"] == pytest.approx(np.std([0.0, 0.2], ddof=1))
+    assert (summary.n_repeats == 2).all()
+    assert overall.loc["gmm", "n_groups"] == len(gmm)

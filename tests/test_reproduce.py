@@ -220,3 +220,46 @@ def test_shared_mimii_sample_runs_with_auto_random_split(tmp_path):
 
     assert row["n_train_windows"] == 4 * windows_per_clip(10.0)
     assert 0 <= row["auc"] <= 1 and row["weights"] == "imagenet"
+
+
+def repeated_settings():
+    settings = tiny_settings()
+    settings.update(baselines=("conv_ae",), detectors=("gmm",), figures=False, n_boot=200)
+    return settings
+
+
+def test_repeats_are_seeded_resumable_and_byte_identical(synth, cache, tmp_path):
+    from soundad.reproduce import repeat_seed
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    results = run_grid(synth, out=first, cache_dir=cache, seed=3, repeats=3, **repeated_settings())
+    run_grid(synth, out=second, cache_dir=cache, seed=3, repeats=3, **repeated_settings())
+    for name in ("results.csv", "scores.csv", "summary.md"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert sorted(results["repeat"].unique()) == [0, 1, 2]
+    assert len(results) == 3 * 2 * 2  # repeats x groups x methods
+    for column in ("auc_lo", "auc_hi", "pauc_lo", "pauc_hi"):
+        assert results[column].notna().all()
+    scores = pd.read_csv(first / "scores.csv")
+    assert sorted(scores["repeat"].unique()) == [0, 1, 2]
+    # each repeat has its own split: the test clips differ between repeats
+    tests = [frozenset(scores[(scores.repeat == r) & (scores.method == "conv_ae")].clip_id) for r in range(3)]
+    assert len(set(tests)) > 1
+    assert repeat_seed(3, 0) == 3 and len({repeat_seed(3, r) for r in range(3)}) == 3
+    # resume: delete one cell of repeat 2, only it is recomputed, bytes unchanged
+    victim = first / "cells" / "conv_ae" / "0dB__fan__id_00__r2.json"
+    assert victim.exists()
+    victim.unlink()
+    resumed = run_grid(synth, out=first, cache_dir=cache, seed=3, repeats=3, **repeated_settings())
+    assert resumed.attrs["computed_cells"] == ["conv_ae:0dB/fan/id_00 r2"]
+    for name in ("results.csv", "scores.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    summary = (first / "summary.md").read_text()
+    assert "repeated splits: 3" in summary and " [" in summary
+
+
+def test_repeats_validated(synth, tmp_path):
+    from soundad.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="repeats"):
+        run_grid(synth, out=tmp_path, repeats=0, **repeated_settings())

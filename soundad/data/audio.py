@@ -21,7 +21,7 @@ from soundad.errors import DataError, ParameterError
 
 __all__ = ["load_audio"]
 
-_WAV_FORMATS = {"WAV", "WAVEX"}
+_WAV_FORMATS = {"WAV", "WAVEX", "FLAC"}  # FLAC: the embedded MIMII sample (soundad.data.embedded)
 
 
 def load_audio(
@@ -153,6 +153,8 @@ def _check_riff(path: Path) -> None:
         raise DataError(f"audio file {str(path)!r} is empty (0 bytes), expected a WAV file")
     with open(path, "rb") as handle:
         head = handle.read(12)
+        if head[:4] == b"fLaC":  # FLAC (the embedded MIMII sample): libsndfile checks its frames
+            return
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
             raise DataError(f"{str(path)!r} is not a WAV file: expected a RIFF/WAVE header")
         if head[:4] == b"RF64":  # 64-bit sizes live in a ds64 chunk; leave them to libsndfile

@@ -55,6 +55,9 @@ _SNR_PATTERN = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _MODEL_ID_PATTERN = re.compile(r"^id_\d+$")
+#: File name endings :func:`read_layout` lists (lower case).
+AUDIO_SUFFIXES = (".wav", ".flac")
+
 _LAYOUT_HINT = "<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/<name>.wav"
 
 
@@ -110,8 +113,9 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
     ----------
     root : str or path-like
         Directory holding SNR folders, laid out as
-        ``<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/*.wav``. Hidden
-        files (names starting with ``.``) and non-WAV files are ignored.
+        ``<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/*.wav``
+        (``*.flac`` too: the embedded sample is FLAC). Hidden files (names
+        starting with ``.``) and other files are ignored.
 
     Returns
     -------
@@ -148,12 +152,12 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
     for dirpath, dirnames, filenames in os.walk(root_path):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
-            if name.startswith(".") or not name.lower().endswith(".wav"):
+            if name.startswith(".") or not name.lower().endswith(AUDIO_SUFFIXES):
                 continue
             full = Path(dirpath) / name
             rows.append(_parse_clip(root_path, full))
     if not rows:
-        raise DataError(f"no WAV files found under {str(root_path)!r}; expected {_LAYOUT_HINT}")
+        raise DataError(f"no WAV files (or FLAC) found under {str(root_path)!r}; expected {_LAYOUT_HINT}")
 
     clips = pd.DataFrame(rows, columns=list(LAYOUT_COLUMNS))
     clips = clips.sort_values("clip_id", kind="stable").reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Pick the data a notebook runs on: real MIMII, a subset, or synthetic (chapter 01).
+"""Pick the data a notebook runs on: real MIMII, a subset, the embedded sample, or synthetic (chapter 01).
 
 ``resolve_data("auto")`` tries, in order:
 
@@ -7,26 +7,34 @@
 2. the MIMII subset (fan id_00 at 0 dB, 50 normal + 50 abnormal clips,
    fetched once into the cache with range requests) — skipped quickly when
    offline (a 3 s probe), or when ``$SOUNDAD_OFFLINE`` is set;
-3. the built-in synthetic machine sounds, generated once into the cache.
+3. the embedded real MIMII sample shipped inside the package (fan id_00 at
+   0 dB, microphone 0, 20 normal + 20 abnormal clips; see
+   :mod:`soundad.data.embedded`), so that offline runs use real clips too;
+4. the built-in synthetic machine sounds, generated once into the cache —
+   only where the caller needs what the real sources lack: ``need="snrs"``
+   (several SNRs) or ``need="machines"`` (several machine types). The
+   source's :attr:`DataSource.description` then says why it is synthetic.
 
 The cache directory is ``$SOUNDAD_CACHE`` or ``~/.cache/soundad``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 from soundad.errors import DataError, DownloadError, ParameterError
 
 from .download import _STATE_DIR, _base_url, _subset_complete, fetch_mimii_subset, is_reachable, mimii_archive_name
+from .embedded import EMBEDDED_NAME, embedded_sample_root
 from .layout import MACHINES, SNRS, normalise_snr, read_layout
 from .synth import MANIFEST_NAME, write_synthetic_dataset
 
@@ -35,6 +43,7 @@ __all__ = [
     "OFFLINE_ENV",
     "SUBSET_DEFAULTS",
     "SYNTHETIC_DEFAULTS",
+    "NEEDS",
     "DataSource",
     "default_cache_dir",
     "resolve_data",
@@ -60,7 +69,11 @@ SYNTHETIC_DEFAULTS = {
 #: The MIMII subset ``"auto"`` tries to fetch.
 SUBSET_DEFAULTS = {"snr": "0dB", "machine": "fan", "model_id": "id_00", "n_normal": 50, "n_abnormal": 50}
 
-_KINDS = ("env", "mimii-subset", "synthetic", "path")
+_KINDS = ("env", "mimii-subset", "embedded", "synthetic", "path")
+
+#: What a caller can ask ``resolve_data("auto", need=...)`` for, and what it means.
+NEEDS = {"snrs": "several SNRs", "machines": "several machine types"}
+_NEED_COLUMNS = {"snrs": "snr", "machines": "machine"}
 
 
 @dataclass(frozen=True)
@@ -74,13 +87,26 @@ class DataSource:
     name : str
         Short label for titles, e.g. ``"synthetic"`` or
         ``"MIMII subset (fan id_00, 0 dB)"``.
-    kind : {"env", "mimii-subset", "synthetic", "path"}
-        How it was found.
+    kind : {"env", "mimii-subset", "embedded", "synthetic", "path"}
+        How it was found (``"embedded"``: the real MIMII sample shipped in
+        the package).
+    description : str
+        One sentence for a notebook to print: what the clips are and, for
+        synthetic data chosen by ``need``, why the real sources were not used.
     """
 
     root: Path
     name: str
     kind: str
+    description: str = ""
+
+    def __post_init__(self):
+        if not self.description:
+            default = {
+                "synthetic": f"synthetic machine sounds ({self.name}), not MIMII recordings",
+                "mimii-subset": f"{self.name}: real MIMII clips fetched from Zenodo record 3384388",
+            }.get(self.kind, self.name)
+            object.__setattr__(self, "description", default)
 
     def clips(self) -> pd.DataFrame:
         """The clip table of :attr:`root` (:func:`read_layout`)."""
@@ -102,6 +128,7 @@ def resolve_data(
     base_url: str | None = None,
     timeout: float = 3.0,
     progress: bool = False,
+    need: str | Sequence[str] | None = None,
 ) -> DataSource:
     """Find (or make) the data a notebook or run uses.
 
@@ -109,7 +136,9 @@ def resolve_data(
     ----------
     data : str, path-like or DataSource, default="auto"
         - ``"auto"``: ``$SOUNDAD_DATA``, else the MIMII subset if the network
-          allows (or it is cached), else synthetic data (see module docs);
+          allows (or it is cached), else the embedded real MIMII sample; a
+          ``need`` those cannot meet gives synthetic data (see module docs);
+        - ``"embedded"``: the embedded real MIMII sample;
         - ``"synthetic"``: the synthetic set, generated once into the cache;
         - ``"mimii-subset"``: the MIMII subset; download errors are raised;
         - ``"env"``: ``$SOUNDAD_DATA`` (an error if unset);
@@ -131,6 +160,13 @@ def resolve_data(
         How long ``"auto"`` waits for the network before falling back.
     progress : bool, default=False
         Show progress bars while downloading or generating.
+    need : {"snrs", "machines"}, sequence of them, or None, default=None
+        ``"auto"`` only: what the caller's analysis needs beyond one group,
+        ``"snrs"`` for several SNRs, ``"machines"`` for several machine
+        types. A source lacking it is passed over; the embedded sample and
+        the MIMII subset hold one SNR and one machine, so a need falls
+        through to synthetic data (unless ``$SOUNDAD_DATA`` meets it), and
+        the description says so.
 
     Returns
     -------
@@ -153,14 +189,30 @@ def resolve_data(
     synth_kw = _merge(SYNTHETIC_DEFAULTS, synthetic, "synthetic")
     subset_kw = _merge(SUBSET_DEFAULTS, subset, "subset")
 
+    needs = _needs(need)
     if isinstance(data, str) and data == "auto":
         env = os.environ.get(DATA_ENV)
+        passed_over = []
         if env:
-            return _from_path(env, kind="env")
-        source = _try_subset(cache, subset_kw, base_url=base_url, timeout=timeout, progress=progress)
-        if source is not None:
-            return source
-        return _synthetic(cache, synth_kw, seed=seed, progress=progress)
+            source = _from_path(env, kind="env")
+            if _meets(source, needs):
+                return source
+            passed_over.append(f"${DATA_ENV} ({source.name})")
+        if not needs:  # the subset and the embedded sample hold one SNR and one machine
+            source = _try_subset(cache, subset_kw, base_url=base_url, timeout=timeout, progress=progress)
+            if source is not None:
+                return source
+            return _embedded()
+        passed_over.append("the embedded real MIMII sample (one machine, one SNR)")
+        source = _synthetic(cache, synth_kw, seed=seed, progress=progress)
+        why = " and ".join(NEEDS[n] for n in needs)
+        return dataclasses.replace(source, description=(
+            f"synthetic machine sounds ({source.name}): this analysis needs {why}, which "
+            f"{' and '.join(passed_over)} lack(s); the numbers are not MIMII's"))
+    if needs:
+        raise ParameterError(f"need={need!r} applies to data='auto' only, not data={data!r}")
+    if isinstance(data, str) and data == "embedded":
+        return _embedded()
     if isinstance(data, str) and data == "synthetic":
         return _synthetic(cache, synth_kw, seed=seed, progress=progress)
     if isinstance(data, str) and data == "mimii-subset":
@@ -172,6 +224,28 @@ def resolve_data(
             raise DataError(f"data='env' but ${DATA_ENV} is not set; set it to a directory in MIMII's layout")
         return _from_path(env, kind="env")
     return _from_path(data, kind="path")
+
+
+def _needs(need) -> tuple[str, ...]:
+    if need is None:
+        return ()
+    values = (need,) if isinstance(need, str) else tuple(need)
+    bad = [v for v in values if v not in NEEDS]
+    if bad:
+        raise ParameterError(f"need={need!r}; expected some of {', '.join(map(repr, NEEDS))}")
+    return values
+
+
+def _meets(source: DataSource, needs: Sequence[str]) -> bool:
+    clips = read_layout(source.root)
+    return all(clips[_NEED_COLUMNS[n]].nunique() >= 2 for n in needs)
+
+
+def _embedded() -> DataSource:
+    root = embedded_sample_root()
+    return DataSource(root=root, name=EMBEDDED_NAME, kind="embedded", description=(
+        "the embedded real MIMII sample shipped with soundad: fan id_00 at 0 dB, microphone 0, "
+        "20 normal + 20 abnormal clips of 10 s (MIMII, Purohit et al. 2019, © Hitachi, Ltd., CC BY-SA 4.0)"))
 
 
 def _merge(defaults: Mapping, overrides: Mapping | None, what: str) -> dict:
@@ -219,7 +293,7 @@ def _try_subset(cache: Path, kw: dict, *, base_url, timeout: float, progress: bo
     try:
         root = fetch_mimii_subset(dest, base_url=base_url, progress=progress, **kw)
     except (DownloadError, DataError) as exc:
-        warnings.warn(f"could not fetch the MIMII subset ({exc}); using synthetic data instead", stacklevel=3)
+        warnings.warn(f"could not fetch the MIMII subset ({exc}); using the embedded real MIMII sample instead", stacklevel=3)
         return None
     return DataSource(root=root.resolve(), name=_subset_name(kw), kind="mimii-subset")
 

@@ -1,0 +1,220 @@
+"""Summary and figures of a :func:`soundad.reproduce.run_grid` run (``summary.md``, ``figures/``).
+
+Every AUC and pAUC shown comes with its bootstrap interval
+(:func:`soundad.evaluate.mean_metric_ci`), written ``0.72 [0.55, 0.88]``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from soundad._io import atomic_path, atomic_write_text
+
+__all__ = ["draw_figures", "interval_table", "write_summary"]
+
+
+def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Sequence[str] = (),
+                   n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Mean AUC and pAUC per method (and ``by``) with intervals and the spread over repeats.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        results.csv of :func:`soundad.reproduce.run_grid`.
+    scores : pd.DataFrame or None
+        Its scores.csv. The intervals are then bootstrapped over the test
+        clips (:func:`soundad.evaluate.mean_metric_ci`); without it they are
+        the rows' own ``auc_lo``... where each mean is a single row, else NaN.
+    by : sequence of {"snr", "machine"}, default=()
+    n_boot, level, seed
+        As in :func:`soundad.evaluate.bootstrap_ci`.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``method``, ``by``..., ``auc``, ``auc_lo``, ``auc_hi``, ``pauc``,
+        ``pauc_lo``, ``pauc_hi``, ``auc_sd`` (over repeats), ``n_groups``,
+        ``n_repeats``.
+    """
+    from soundad.evaluate import mean_metric_ci, summarise
+
+    ok = results[results["auc"].notna()]
+    columns = ["method", "snr", "machine", "auc", "pauc", *(["repeat"] if "repeat" in ok.columns else [])]
+    summary = summarise(ok[columns])
+    for column in ("snr", "machine"):
+        keep = summary[column] != "all" if column in by else summary[column] == "all"
+        summary = summary[keep]
+    summary = summary[["method", *by, "auc", "pauc", "auc_sd", "n_groups", "n_repeats"]]
+    if scores is not None and n_boot:
+        keys = ["method", *(("model_id" if b == "id" else b) for b in by)]
+        for metric in ("auc", "pauc"):
+            ci = mean_metric_ci(scores, by=list(by), metric=metric, n_boot=n_boot, level=level, seed=seed)
+            summary = summary.merge(ci[[*keys, f"{metric}_lo", f"{metric}_hi"]], on=keys, how="left")
+    else:
+        single = ok.groupby(["method", *by]).filter(lambda g: len(g) == 1)
+        keep = ["method", *by, "auc_lo", "auc_hi", "pauc_lo", "pauc_hi"]
+        present = [c for c in keep if c in single.columns]
+        summary = summary.merge(single[present], on=["method", *by], how="left")
+        for column in keep[len(by) + 1:]:
+            if column not in summary.columns:
+                summary[column] = math.nan
+    order = ["method", *by, "auc", "auc_lo", "auc_hi", "pauc", "pauc_lo", "pauc_hi", "auc_sd", "n_groups",
+             "n_repeats"]
+    return summary[order].reset_index(drop=True)
+
+
+def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str = "Results",
+                  notes: Sequence[str] = (), scores: pd.DataFrame | None = None, n_boot: int = 1000,
+                  level: float = 0.95, seed: int = 0) -> Path:
+    """Write mean AUC/pAUC per method overall, per machine and per SNR, with intervals, as markdown.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Table from :func:`soundad.reproduce.run_grid` (columns ``method, snr,
+        machine, id, auc, pauc`` and, from repeated runs, ``repeat``). Rows
+        without an AUC (skipped groups) are counted, not averaged.
+    path : str or os.PathLike
+        The markdown file to write (atomically).
+    title : str
+        First heading.
+    notes : sequence of str
+        Lines listed under the title (split rule, seed, ...).
+    scores : pd.DataFrame or None, default=None
+        The run's scores.csv: intervals are bootstrapped over its test clips
+        (see :func:`interval_table`); without it only single-row means get one.
+    n_boot, level, seed
+        Bootstrap settings (:func:`soundad.evaluate.bootstrap_ci`).
+
+    Returns
+    -------
+    path : Path
+        Every AUC/pAUC cell reads ``mean [lo, hi]`` (``level`` interval);
+        with repeats the overall table also gives ``auc_sd``, the standard
+        deviation of the mean AUC over repeats.
+    """
+    from soundad.evaluate import format_ci, render_markdown, snr_sort_key
+
+    ok = results[results["auc"].notna()]
+    order = list(dict.fromkeys(results["method"]))
+    n_repeats = int(ok["repeat"].nunique()) if "repeat" in ok.columns else 1
+    parts = [f"# {title}", ""]
+    parts += [f"- {n}" for n in notes]
+    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
+    if n_repeats > 1:
+        parts += [f"- repeated splits: {n_repeats}; AUC means are over groups and repeats, "
+                  "auc_sd is the spread of the mean over repeats"]
+    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "id"]].drop_duplicates().shape[0]
+    if n_skipped:
+        parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
+    parts += [f"- intervals: {level:.0%} bootstrap over test clips (normal and abnormal resampled separately, "
+              f"{n_boot} resamples)", ""]
+
+    def cells(table: pd.DataFrame, metric: str) -> pd.Series:
+        return pd.Series([format_ci(v, lo, hi, digits=3) for v, lo, hi in
+                          zip(table[metric], table[f"{metric}_lo"], table[f"{metric}_hi"])], index=table.index)
+
+    kw = {"n_boot": n_boot, "level": level, "seed": seed}
+    overall = interval_table(results, scores, **kw).set_index("method").reindex(order)
+    shown = pd.DataFrame({"AUC": cells(overall, "auc"), "pAUC": cells(overall, "pauc")}, index=overall.index)
+    if n_repeats > 1:
+        shown["auc_sd"] = overall["auc_sd"]
+    shown["n_groups"] = overall["n_groups"]
+    shown["n_repeats"] = overall["n_repeats"]
+    parts += ["## Mean over all groups", "", render_markdown(shown, index=True)]
+    for by in ("machine", "snr"):
+        table = interval_table(results, scores, by=[by], **kw)
+        for metric in ("auc", "pauc"):
+            table["cell"] = cells(table, metric)
+            pivot = table.pivot(index="method", columns=by, values="cell").reindex(order)
+            if by == "snr":
+                pivot = pivot[sorted(pivot.columns, key=lambda v: snr_sort_key([v])[0])]
+            pivot.columns.name = None
+            parts += [f"## Mean {metric.upper() if metric == 'auc' else 'pAUC'} per {by.upper() if by == 'snr' else by}",
+                      "", render_markdown(pivot, index=True)]
+    return atomic_write_text(path, "\n".join(parts))
+
+
+def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str,
+                 max_panels: int = 12, max_groups: int = 4, n_boot: int = 1000, seed: int = 0) -> list[Path]:
+    """Draw the AUC heatmaps, ROC curves and score histograms into ``folder`` (PNG).
+
+    - ``auc_heatmap.png``: machine × SNR mean AUC (over model ids and
+      repeats) with its bootstrap interval, one panel per method;
+    - ``roc.png``: one panel per method, one curve per group (per machine when
+      there are more than ``max_groups`` groups);
+    - ``score_histograms.png``: normal vs abnormal clip scores, one row per
+      method and one column per group (the first ``max_groups`` groups; scores
+      of different groups live on different scales, so they are not pooled).
+
+    At most ``max_panels`` methods are drawn (all are in results.csv). ROC
+    curves and histograms show repeat 0 of a repeated run.
+    """
+    from soundad.evaluate import mean_metric_ci
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from soundad import plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if n_boot:
+        heat = mean_metric_ci(scores, by=["snr", "machine"], n_boot=n_boot, seed=seed)
+    else:
+        heat = results[results["auc"].notna()].groupby(["method", "snr", "machine"], as_index=False)["auc"].mean()
+    if "repeat" in scores.columns:
+        scores = scores[scores["repeat"] == scores["repeat"].min()]
+    ok = results[results["auc"].notna()].rename(columns={"id": "model_id"})
+    methods = list(dict.fromkeys(ok["method"]))[:max_panels]
+    keys = ["snr", "machine", "model_id"]
+    groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()
+    shown_groups = groups[:max_groups]
+    ncols = min(3, len(methods))
+    nrows = math.ceil(len(methods) / ncols)
+    written = []
+
+    def save(fig, name):
+        with atomic_path(folder / name) as tmp:
+            fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        written.append(folder / name)
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.6 * nrows), squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        columns = ["method", "snr", "machine", *(c for c in ("auc", "auc_lo", "auc_hi") if c in heat.columns)]
+        plots.plot_auc_heatmap(heat[columns], method={"method": method}, ax=ax, title=method)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    fig.suptitle(f"Mean AUC per machine and SNR ({data_name})")
+    fig.tight_layout()
+    save(fig, "auc_heatmap.png")
+
+    by = keys if len(groups) <= max_groups else "machine"
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 5.0 * nrows), squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        table = scores[scores["method"] == method][[*keys, "label", "score"]]
+        plots.plot_roc(table, by=by, ax=ax, title=method)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    fig.suptitle(f"ROC curves of the clip scores ({data_name})")
+    fig.tight_layout()
+    save(fig, "roc.png")
+
+    fig, axes = plt.subplots(len(methods), len(shown_groups), figsize=(3.6 * len(shown_groups), 2.6 * len(methods)),
+                             squeeze=False)
+    for row, method in zip(axes, methods):
+        for ax, group in zip(row, shown_groups):
+            mask = (scores["method"] == method) & (scores[keys] == group).all(axis=1)
+            plots.plot_score_histograms(scores.loc[mask, ["label", "score"]], ax=ax,
+                                        title=f"{method}\n{'/'.join(group)}")
+    fig.suptitle(f"Clip anomaly scores, normal vs abnormal ({data_name})")
+    fig.tight_layout()
+    save(fig, "score_histograms.png")
+    return written
