@@ -1,0 +1,68 @@
+"""Sentences the book states about a result, worded from the numbers (chapters 01-03).
+
+A chapter never writes by hand how a comparison came out: it glues one of
+these sentences, so that the words follow the interval. The rule is the one
+``Comparison.verdict`` applies: a difference counts only where its interval
+excludes the value of "no effect" (0 for a difference, 0.5 for an AUC).
+"""
+
+from __future__ import annotations
+
+import math
+
+from soundad.errors import ParameterError
+
+__all__ = ["interval", "auc_sentence", "difference_sentence"]
+
+
+def _check(value: float, lo: float, hi: float) -> None:
+    numbers = (value, lo, hi)
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
+        raise ParameterError(f"value, lo and hi must be finite numbers, got {numbers}")
+    if not lo <= hi:
+        raise ParameterError(f"interval [{lo}, {hi}]: lo must not exceed hi")
+
+
+def interval(value: float, lo: float, hi: float, *, digits: int = 2, sign: bool = False) -> str:
+    """``"0.72 [0.55, 0.88]"``; with ``sign=True`` every number carries its sign."""
+    _check(value, lo, hi)
+    spec = f"{'+' if sign else ''}.{digits}f"
+    return f"{value:{spec}} [{lo:{spec}}, {hi:{spec}}]"
+
+
+def auc_sentence(subject: str, auc: float, lo: float, hi: float, *, n_clips: int,
+                 level: float = 0.95, digits: int = 2) -> str:
+    """One sentence on an AUC and its interval, judged against chance (0.5).
+
+    Example: ``"The clip's loudness as an anomaly score: AUC 0.61 [0.42, 0.79]
+    (95 % interval, 40 clips): within noise of chance (0.5)."``
+    """
+    _check(auc, lo, hi)
+    if lo > 0.5:
+        verdict = "better than chance (0.5)"
+    elif hi < 0.5:
+        verdict = "worse than chance (0.5): higher scores go with normal clips"
+    else:
+        verdict = "within noise of chance (0.5)"
+    return (f"{subject}: AUC {interval(auc, lo, hi, digits=digits)} "
+            f"({100 * level:.0f} % interval, {n_clips} clips): {verdict}.")
+
+
+def difference_sentence(a_label: str, b_label: str, estimate: float, lo: float, hi: float, *,
+                        n_clips: int, metric: str = "AUC", level: float = 0.95,
+                        digits: int = 2) -> str:
+    """One sentence on a paired difference ``a - b`` and its interval.
+
+    Example: ``"ImageNet minus random weights: AUC +0.03 [-0.12, +0.18]
+    (95 % interval, 30 test clips): the difference is within noise."``
+    """
+    _check(estimate, lo, hi)
+    if lo > 0:
+        verdict = f"the interval excludes 0, in favour of {a_label}"
+    elif hi < 0:
+        verdict = f"the interval excludes 0, in favour of {b_label}"
+    else:
+        verdict = "the difference is within noise"
+    return (f"{a_label} minus {b_label}: {metric} "
+            f"{interval(estimate, lo, hi, digits=digits, sign=True)} "
+            f"({100 * level:.0f} % interval, {n_clips} test clips): {verdict}.")
