@@ -9,8 +9,8 @@
 - :mod:`~soundad.data.download`: MIMII from Zenodo, whole (md5-checked,
   resumable) or a few clips via HTTP range requests
   (:func:`download_mimii`, :func:`fetch_mimii_subset`).
-- :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, the
-  offline default (:func:`write_synthetic_dataset`).
+- :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, for
+  several SNRs and machines (:func:`write_synthetic_dataset`).
 - :mod:`~soundad.data.embedded`: the real MIMII sample shipped in the package,
   the offline default (:func:`embedded_sample_root`).
 - :mod:`~soundad.data.source`: which data a notebook uses
