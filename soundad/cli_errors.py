@@ -92,7 +92,9 @@ def describe_error(error: BaseException) -> str | None:
 def run_guarded(command: str, func: Callable[[], int], *, debug: bool = False) -> int:
     """Run ``func()`` as subcommand ``command``; map expected failures to one stderr line (see module doc)."""
     try:
-        return func()
+        status = func()
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return status
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE

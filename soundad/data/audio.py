@@ -24,6 +24,8 @@ from soundad.errors import DataError, ParameterError
 __all__ = ["load_audio", "check_clip_headers"]
 
 _WAV_FORMATS = {"WAV", "WAVEX"}
+# Sample-rate warnings already given in this process (check_clip_headers).
+_RATE_WARNINGS_SHOWN: set[str] = set()
 
 
 def load_audio(
@@ -240,7 +242,9 @@ def check_clip_headers(
         if strict_rate:
             raise DataError(f"{sum(other.values())} clip(s) are not at {int(sr)} Hz: {found}; "
                             "resample them, or leave strict_rate=True out to have soundad resample them")
-        warnings.warn(f"{sum(other.values())} of {sum(counts.values())} clips are not at {int(sr)} Hz and are "
-                      f"resampled to {int(sr)} Hz: {found}; pass strict_rate=True to refuse them instead",
-                      stacklevel=1)  # one location: Python shows it once per run, however many calls
+        message = (f"{sum(other.values())} of {sum(counts.values())} clips are not at {int(sr)} Hz and are "
+                   f"resampled to {int(sr)} Hz: {found}; pass strict_rate=True to refuse them instead")
+        if message not in _RATE_WARNINGS_SHOWN:  # once per run, however many stages read the same clips
+            _RATE_WARNINGS_SHOWN.add(message)
+            warnings.warn(message, stacklevel=2)
     return dict(counts)
