@@ -47,6 +47,7 @@ _CLI_ADVICE = (
     ("pass strict=False to accept it, or sr=... to resample", "leave out --strict-rate to resample it"),
     ("strict_rate=True", "--strict-rate"),
     ("random_split(clips, train_fraction=...)", "--split random"),
+    ("train_fraction", "--train-fraction"),
 )
 
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError)
