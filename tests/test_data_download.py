@@ -439,7 +439,10 @@ def test_resolve_auto_offline_falls_back_fast(no_env, tmp_path, server):
     server.shutdown()
     server.server_close()  # nothing listens: like being offline
     start = time.monotonic()
-    src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/")
+    with pytest.warns(UserWarning, match=r"data='auto': http://127.0.0.1:\d+/files/\S+ did not answer within "
+                                         r"3 s \(offline\?\); using local data") as record:
+        src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/")
+    assert len(record) == 1  # one line says why
     assert time.monotonic() - start < 10
     assert src.kind == "synthetic" and src.name == "synthetic" and str(src.root).startswith(str(tmp_path))
     assert len(src.clips()) == 4
@@ -585,3 +588,10 @@ def test_etag_md5_is_checked(server, tmp_path):
     assert not (tmp_path / "c.zip").exists() and not (tmp_path / "c.zip.part").exists()
     server.etag = True
     assert download_file(server.base_url + name, tmp_path / "c.zip", progress=False).read_bytes() == data
+
+
+def test_resolve_auto_offline_env_says_why(no_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOUNDAD_OFFLINE", "1")
+    with pytest.warns(UserWarning, match=r"not fetching the MIMII subset because \$SOUNDAD_OFFLINE is set"):
+        src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY)
+    assert src.kind != "mimii-subset"
