@@ -48,6 +48,8 @@ _CLI_ADVICE = (
     ("strict_rate=True", "--strict-rate"),
     ("random_split(clips, train_fraction=...)", "--split random"),
     ("train_fraction", "--train-fraction"),
+    ("base_url must be", "--url must be"),
+    ("channel=", "--channel "),
 )
 
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError)

@@ -75,6 +75,15 @@ def test_extract_options_refused_before_any_work(clips, tmp_path, extra, expecte
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
 
 
+def test_channel_and_url_checked_up_front(clips, tmp_path):
+    line = _one_line_error(_extract(clips, tmp_path, "--channel", "3"), "extract")
+    assert f"--channel 3 is out of range for '{clips}" in line
+    assert line.endswith("which has 1 channel(s): expected 0..0 or 'mean'")
+    assert not (tmp_path / "cache").exists()
+    line = _one_line_error(_soundad("download", tmp_path / "d", "--subset", "--url", "ftp://example.org/"), "download")
+    assert "--url must be an http(s) URL, got 'ftp://example.org/'" in line
+
+
 def test_missing_weights_advice_is_a_cli_flag(clips, tmp_path):
     line = _one_line_error(_extract(clips, tmp_path, "--backbone", "resnet18"), "extract")
     assert "--weights random" in line and "weights='random'" not in line

@@ -189,6 +189,7 @@ def check_clip_headers(
     strict_rate: bool = False,
     min_seconds: float | None = None,
     short_advice: str = "",
+    channel: int | str | None = None,
 ) -> dict[int, int]:
     """Read every WAV header once: warn about (or refuse) other sample rates, refuse too-short clips.
 
@@ -206,6 +207,8 @@ def check_clip_headers(
     min_seconds : float >= 0 [s] or None
         Clips shorter than this are an error (the message ends with
         ``short_advice``).
+    channel : int >= 0, "mean" or None
+        A channel index every clip must have (None or "mean": no check).
 
     Returns
     -------
@@ -230,6 +233,9 @@ def check_clip_headers(
         rate = int(info.samplerate)
         counts[rate] += 1
         example.setdefault(rate, str(path))
+        if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and info.channels <= channel:
+            raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {info.channels} "
+                                 f"channel(s): expected 0..{info.channels - 1} or 'mean'")
         seconds = info.frames / rate if rate else 0.0
         if min_seconds is not None and seconds < min_seconds:
             raise DataError(
