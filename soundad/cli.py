@@ -13,10 +13,16 @@ package, so that what the command does can be read (and called) in Python:
 =============  ==========================================================
 
 Heavy modules (torch, the data and feature stages) are imported inside the
-command functions, so ``soundad --help`` answers at once. Errors that soundad
-raises on purpose (:mod:`soundad.errors`) end the command with a one-line
-message on stderr and exit status 2; argparse uses the same status for a
-malformed command line.
+command functions, so ``soundad --help`` answers at once.
+
+Before any work, :func:`soundad.preflight.check_command` checks every option
+of the command (bounds, devices, layers, checkpoints, output and cache
+directories, clip headers). Errors that soundad raises on purpose
+(:mod:`soundad.errors`) and problems of the environment (a read-only disk, a
+broken connection) end the command with a one-line message on stderr and exit
+status 2, the status argparse uses for a malformed command line; a closed
+output pipe ends it quietly (:mod:`soundad.cli_errors`). ``--debug`` shows the
+traceback; anything else is a bug and keeps its traceback.
 
 Chapter 06 of the book walks through every subcommand.
 """
