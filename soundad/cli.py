@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from soundad.cli_errors import EXIT_USAGE, run_guarded, show_warnings_as_lines
+from soundad.cli_errors import EXIT_USAGE, run_guarded, show_warnings_as_lines  # noqa: F401 - EXIT_USAGE kept for importers
 
 # Options whose values may start with a minus sign ("-6dB"): argparse would read such a
 # value as an option of its own, so ``--snrs -6dB,6dB`` is rewritten to ``--snrs=-6dB,6dB``.

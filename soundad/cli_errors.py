@@ -49,6 +49,8 @@ _CLI_ADVICE = (
     ("random_split(clips, train_fraction=...)", "--split random"),
     ("train_fraction", "--train-fraction"),
     ("base_url must be", "--url must be"),
+    ("Use fewer components or more training clips",
+     "Use more (or longer) training clips, or leave gmm out of --detectors"),
     ("channel=", "--channel "),
 )
 

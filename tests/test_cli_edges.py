@@ -305,3 +305,23 @@ def test_other_rates_resampled_with_one_warning(mixed_rates, tmp_path):
     assert len(warnings) == 1, proc.stderr
     assert warnings[0].startswith("soundad extract: warning: 2 of 3 clips")
     assert "8000 Hz" in warnings[0] and "44100 Hz" in warnings[0] and "--strict-rate" in warnings[0]
+
+
+@pytest.mark.parametrize("split, expected", [
+    ("random", "has 1 normal clip(s); a split needs at least 2 (one to train on, one to test)"),
+    ("mimii", "leaves none to train on; use --split random for such small sets"),
+])
+def test_one_normal_clip_advice_that_can_work(tmp_path, split, expected):
+    from soundad.data import write_synthetic_dataset
+
+    root = write_synthetic_dataset(tmp_path / "one", machines=("fan",), snrs=("0dB",), ids=("id_00",),
+                                   n_normal=1, n_abnormal=1, duration=2.1)
+    line = _one_line_error(_soundad("reproduce", "--data", root, "--out", tmp_path / "r", "--weights", "random",
+                                    "--baselines", "none", "--split", split, "-q"), "reproduce")
+    assert expected in line and "raise train_fraction" not in line
+
+
+def test_cli_advice_for_detectors():
+    message = ("GaussianMixtureDetector: n_components=4 needs at least as many training windows, got n_samples=3. "
+               "Use fewer components or more training clips.")
+    assert cli_advice(message).endswith("Use more (or longer) training clips, or leave gmm out of --detectors.")
