@@ -63,6 +63,13 @@ def _download(args) -> None:
     check_writable_dir(args.dest, option="DEST")
 
 
+def _resolved(device: str) -> str:
+    """The device ``device`` ("auto" included) runs on, e.g. "cuda" or "cpu": whose memory counts."""
+    from soundad.backbones import resolve_device
+
+    return str(resolve_device(device))
+
+
 def _batch_size(args, device: str) -> int:
     if args.batch_size is not None:
         return args.batch_size
@@ -77,7 +84,7 @@ def _models(backbones, weights, layers, device: str, image_size, batch_size) -> 
     from soundad.backbones import check_weights_available
 
     check_backbone_names(backbones)
-    check_image_size(image_size, backbones=backbones, batch_size=batch_size, device=device)
+    check_image_size(image_size, backbones=backbones, batch_size=batch_size, device=_resolved(device))
     for name in backbones:
         for tag in weights:
             check_weights_available(name, tag)
@@ -137,7 +144,7 @@ def _bench(args) -> None:
     check_backbone_names(list(args.backbone))
     check_device(args.device)
     batch = _batch_size(args, args.device)
-    check_image_size(args.image_size, backbones=list(args.backbone), batch_size=batch, device=args.device)
+    check_image_size(args.image_size, backbones=list(args.backbone), batch_size=batch, device=_resolved(args.device))
     if args.json is not None:
         json_path = Path(args.json).expanduser()
         if json_path.is_dir():
