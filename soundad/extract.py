@@ -476,6 +476,10 @@ def extract_features(
                                   and channel >= 0)):
         raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
     dev = resolve_device(device)
+    from soundad.validate import check_image_size
+
+    check_image_size(image.size, backbones=[backbone], batch_size=int(batch_size), device=str(dev),
+                     option="ImageConfig.size", batch_option="batch_size")
     if num_workers is None:
         num_workers = default_num_workers(dev)
     if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:

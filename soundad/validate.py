@@ -123,7 +123,7 @@ def available_memory(device: str) -> int | None:
 
 
 def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: int, device: str,
-                     option: str = "--image-size") -> None:
+                     option: str = "--image-size", batch_option: str = "--batch-size") -> None:
     """Refuse image sizes the backbones cannot take, above :data:`MAX_IMAGE_SIZE`, or that would not fit.
 
     Parameters
@@ -135,6 +135,9 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
         Windows per forward pass.
     device : str
         A device string that resolves (see :func:`soundad.backbones.resolve_device`).
+    option, batch_option : str
+        How the message names the size and the batch size (CLI flags by
+        default; the Python API passes its argument names).
     """
     from soundad.features import ImageConfig
 
@@ -153,7 +156,7 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
         raise ParameterError(
             f"{option} {size} with a batch of {batch_size} needs about {need / 2**30:.1f} GiB "
             f"({batch_size} x {size}^2 px x {_BYTES_PER_PIXEL} bytes), but only {free / 2**30:.1f} GiB is free "
-            f"on {device}; use a smaller --batch-size or {option}"
+            f"on {device}; use a smaller {batch_option} or {option}"
         )
 
 
