@@ -33,6 +33,7 @@ import argparse
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -484,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--channel: expected an integer index or 'mean', got {args.channel!r}")
     func: Callable[[argparse.Namespace], int] = args.func
-    show_warnings_as_lines(args.command)
+    previous_format = show_warnings_as_lines(args.command)
 
     def run() -> int:
         from soundad.preflight import check_command
@@ -492,7 +493,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_command(args)  # every option, directory, device and checkpoint: before any work
         return func(args)
 
-    return run_guarded(args.command, run, debug=debug)
+    try:
+        return run_guarded(args.command, run, debug=debug)
+    finally:
+        warnings.formatwarning = previous_format  # main() may be called in-process (tests, notebooks)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m soundad.cli

@@ -123,10 +123,15 @@ def _silence_stdout() -> None:
         pass
 
 
-def show_warnings_as_lines(command: str) -> None:
-    """Print each warning as one line ``soundad COMMAND: warning: ...``, advice in command-line terms."""
+def show_warnings_as_lines(command: str):
+    """Print each warning as one line ``soundad COMMAND: warning: ...``, advice in command-line terms.
+
+    Returns the formatter it replaced, for the caller to restore.
+    """
+    previous = warnings.formatwarning
 
     def format_line(message, category, filename, lineno, line=None) -> str:
         return f"soundad {command}: warning: {' '.join(cli_advice(str(message)).split())}\n"
 
     warnings.formatwarning = format_line
+    return previous

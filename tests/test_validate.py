@@ -70,3 +70,12 @@ def test_backbone_names():
     validate.check_backbone_names(["resnet18", "efficientnet_lite0"])
     with pytest.raises(ParameterError, match="unknown backbone\\(s\\) foo, bar"):
         validate.check_backbone_names(["foo", "resnet18", "bar"])
+
+
+def test_extract_features_checks_image_size_with_python_names():
+    from soundad.extract import extract_features
+    from soundad.features import ImageConfig
+
+    with pytest.raises(ParameterError, match=r"ImageConfig.size 7: efficientnet_lite0 needs images of at least 32 px; "
+                                             r"use ImageConfig.size 32 or more"):
+        extract_features(["never-read.wav"], image=ImageConfig(size=7), device="cpu", progress=False)
