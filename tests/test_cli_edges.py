@@ -215,6 +215,8 @@ def test_read_only_out_or_cache_refused_before_extraction(clips, tmp_path, make_
         assert f"--cache '{ro}' is not writable" in line
         line = _one_line_error(_soundad("synth", ro / "s"), "synth")
         assert "is not writable" in line
+        line = _one_line_error(_soundad("download", ro / "d", "--subset"), "download")
+        assert f"DEST '{ro / 'd'}' is not writable (its closest existing parent is '{ro}')" in line
     assert not (tmp_path / "cache").exists()
 
 

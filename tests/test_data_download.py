@@ -512,6 +512,17 @@ def test_429_is_waited_out_and_shown_on_the_progress_line(server, tmp_path, caps
     assert "HTTP 429: waiting 1 s (try 2 of 8)" in err
 
 
+def test_whole_download_waits_out_429_too(server, tmp_path, capsys):
+    data = _folder_order_zip(n_normal=2, n_abnormal=2)[0]
+    server.files["x.zip"] = data
+    server.limit, server.window = 1, 1.0
+    server.requests.clear()
+    warm = download_file(server.base_url + "x.zip", tmp_path / "warm.zip", progress=False)  # the one request allowed
+    assert warm.read_bytes() == data
+    assert download_file(server.base_url + "x.zip", tmp_path / "x.zip", progress=True).read_bytes() == data
+    assert server.rejected >= 1 and "x.zip: HTTP 429: waiting 1 s" in capsys.readouterr().err
+
+
 def test_a_server_that_never_lets_up_gives_one_line(server, tmp_path):
     server.files[mimii_archive_name("0dB", "fan")] = _folder_order_zip(n_normal=2, n_abnormal=2)[0]
     server.limit, server.window = 0, 0.0  # always 429, Retry-After: 0

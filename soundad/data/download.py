@@ -253,8 +253,10 @@ def download_file(
 
 def _stream(url: str, part: Path, offset: int, *, timeout: float, progress: bool, chunk_size: int) -> str | None:
     """Append the rest of ``url`` to ``part``; return the md5 of the server's ETag, if it sends one."""
+    notice = (lambda message: print(f"{part.name[: -len('.part')]}: {message}", file=sys.stderr, flush=True)
+              ) if progress else None
     try:
-        response = request(url, timeout=timeout, start=offset if offset else None)
+        response = request(url, timeout=timeout, start=offset if offset else None, on_wait=notice)
     except RangeNotSatisfiable:
         return None  # the .part file already holds everything; the checks decide
     with response:
