@@ -112,9 +112,8 @@ def _clips(data, args) -> None:
     shortest = min_clip_seconds()
     check_clip_headers(
         clips["path"], strict_rate=getattr(args, "strict_rate", False), min_seconds=shortest, channel=args.channel,
-        short_advice=(f"the command line windows clips with 64 mel frames, so every clip must last at least "
-                      f"{shortest:.3f} s (synthetic clips: soundad synth --duration 10; from Python, "
-                      "extract_features(..., window=WindowConfig(length=...)) takes shorter windows)"),
+        short_advice=("the command line needs longer clips (synthetic ones: soundad synth --duration 10); "
+                      "from Python, extract_features(..., window=WindowConfig(length=...)) takes shorter windows"),
     )
 
 
