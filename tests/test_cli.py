@@ -56,7 +56,7 @@ def test_synth_writes_mimii_layout_with_expected_counts(tmp_path, capsys):
     out = tmp_path / "synth"
     # "--snrs -6dB,6dB" (value starting with a minus) must work as written in the README
     rc = main(["synth", str(out), "--machines", "fan,valve", "--snrs", "-6dB,6dB", "--ids", "id_00,id_02",
-               "--clips", "3", "--abnormal", "2", "--duration", "1"])
+               "--clips", "3", "--abnormal", "2", "--duration", "2.1"])
     assert rc == 0
     clips = read_layout(out)
     assert len(clips) == 2 * 2 * 2 * (3 + 2)
@@ -73,13 +73,13 @@ def test_synth_writes_mimii_layout_with_expected_counts(tmp_path, capsys):
 def test_synth_abnormal_defaults_to_half_of_clips(tmp_path):
     out = tmp_path / "synth"
     assert main(["synth", str(out), "--machines", "pump", "--snrs", "0dB", "--ids", "id_00", "--clips", "4",
-                 "--duration", "0.5"]) == 0
+                 "--duration", "2.1"]) == 0
     labels = read_layout(out)["label"].value_counts()
     assert labels["normal"] == 4 and labels["abnormal"] == 2
 
 
 def test_soundad_error_is_one_line_with_exit_code_2(tmp_path, capsys):
-    rc = main(["synth", str(tmp_path / "x"), "--machines", "drill", "--duration", "0.5"])
+    rc = main(["synth", str(tmp_path / "x"), "--machines", "drill", "--duration", "2.1"])
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -107,6 +107,7 @@ def test_console_script_error_exit_code_2_without_traceback(tmp_path):
     [
         ["reproduce", "--data", "d", "--out", "o", "--train-fraction", "1.5"],
         ["reproduce", "--data", "d", "--out", "o", "--split", "sometimes"],
+        ["reproduce", "--data", "d", "--out", "o", "--repeats", "0"],
         ["synth", "o", "--clips", "0"],
         ["synth", "o", "--machines", "fan,,valve"],
         ["extract", "--data", "d", "--out", "o", "--channel", "left"],
@@ -128,6 +129,8 @@ def test_list_options_parse_into_tuples():
     assert args.layers == (None, "layer3")
     assert args.weights == ("imagenet", "random")
     assert args.split == "auto"
+    assert args.repeats == 1
+    assert build_parser().parse_args(["reproduce", "--data", "d", "--out", "o", "--repeats", "10"]).repeats == 10
 
 
 def _closed_port() -> int:
