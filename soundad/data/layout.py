@@ -147,6 +147,10 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
     if not root_path.is_dir():
         raise DataError(f"data path {str(root_path)!r} is not a directory; expected {_LAYOUT_HINT}")
     root_path = root_path.resolve()
+    from soundad.data import dcase  # DCASE Task 2 layouts (issue 15): detected here, read there
+
+    if dcase.detect_layout(root_path) != "mimii":
+        return dcase.read_dcase_layout(root_path)
 
     rows = []
     for dirpath, dirnames, filenames in os.walk(root_path):
