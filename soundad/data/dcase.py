@@ -112,8 +112,9 @@ def detect_layout(root: str | os.PathLike) -> str:
     layout : {"mimii", "dcase2020", "dcase2021"}
         ``"dcase2020"``/``"dcase2021"`` when any audio file sits at
         ``<machine>/{train,test}/<DCASE name>``; ``"mimii"`` when a file sits
-        five levels deep in a ``normal``/``abnormal`` folder, or when there is
-        no audio file at all (MIMII's reader then says so).
+        in a MIMII label or model folder (``normal``, ``abnormal``, ``id_XX``)
+        or when there is no audio file at all: MIMII's reader then names any
+        misplaced file and how to fix it.
 
     Raises
     ------
@@ -128,16 +129,23 @@ def detect_layout(root: str | os.PathLike) -> str:
         raise DataError(f"{str(root)!r} mixes DCASE 2020 and DCASE 2021-2025 file names; keep one layout per folder")
     if kinds:
         return kinds.pop()
-    if not files or any(len(f.parts) == 5 and f.parts[3] in ("normal", "abnormal") for f in files):
-        return "mimii"
+    if not files:
+        return "mimii"  # MIMII's reader says that the folder holds no audio
     example = files[0].as_posix()
     hint = ""
     if any(_dcase_kind(Path(*f.parts[1:])) for f in files if len(f.parts) == 4):
         hint = f" (the DCASE folders sit one level down: point at {str(root / files[0].parts[0])!r})"
+    elif any(_looks_like_mimii(f) for f in files):
+        return "mimii"  # MIMII's reader names any misplaced file and says how to fix it
     raise DataError(
         f"cannot recognise the layout of {str(root)!r} (e.g. {example!r}){hint}; soundad reads three layouts: "
         + ACCEPTED_LAYOUTS
     )
+
+
+def _looks_like_mimii(rel: Path) -> bool:
+    """A path with a MIMII label or model folder (``normal``, ``abnormal``, ``id_00``)."""
+    return any(part in ("normal", "abnormal") or re.fullmatch(r"id_\d+", part) for part in rel.parts[:-1])
 
 
 def _attribute_columns(text: str) -> dict[str, str]:
