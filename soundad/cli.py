@@ -124,7 +124,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         kwargs["snrs"] = _snrs(args.snrs)
     if args.ids is not None:
         kwargs["ids"] = args.ids
-    root = write_synthetic_dataset(args.out, **kwargs)
+    if args.layout != "mimii":  # DCASE Task 2 layouts (issue 15): no SNRs, split and domains by folder
+        from soundad.data.dcase_synth import write_dcase_synthetic
+
+        kwargs.pop("snrs", None)
+        root = write_dcase_synthetic(args.out, layout=args.layout, **kwargs)
+    else:
+        root = write_synthetic_dataset(args.out, **kwargs)
     _print_counts(Path(root))
     return 0
 
@@ -336,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="abnormal clips per model ID (default: half of --clips)")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="clip length [s]")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files")
+    p.add_argument("--layout", default="mimii", choices=("mimii", "dcase2020", "dcase2023"),
+                   help="folder layout; dcase2023 adds a target domain run at 1.25 x the source speed")
     p.set_defaults(func=cmd_synth)
 
     # download ------------------------------------------------------------------------
