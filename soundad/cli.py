@@ -242,6 +242,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups"
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
+    if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)
+        dcase = pd.read_csv(results.attrs["dcase_summary"]).drop(columns=["data", "seed"], errors="ignore")
+        print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
 
@@ -423,9 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")
     p.add_argument("--baselines", type=_csv, default="conv_ae,dense_ae", metavar="LIST",
                    help="comma-separated autoencoder baselines (conv_ae, dense_ae) or 'none'")
-    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random"),
-                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, or "
-                        "auto (MIMII's rule unless it leaves a group fewer than 10 training clips)")
+    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random", "given"),
+                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, "
+                        "given (DCASE layouts: the train/test folders), or auto (given for DCASE data, "
+                        "else MIMII's rule unless it leaves a group fewer than 10 training clips)")
     p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")

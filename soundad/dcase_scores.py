@@ -37,7 +37,7 @@ import pandas as pd
 from soundad.errors import DataError, ParameterError
 from soundad.evaluate import REPEAT_COLUMN, auc_pauc, binary_labels, mcclish_pauc, method_columns
 
-__all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "official_score"]
+__all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "official_score", "write_dcase_tables"]
 
 #: The pAUC range of every DCASE Task 2 edition.
 DCASE_MAX_FPR = 0.1
@@ -189,3 +189,36 @@ def dcase_summary(table: pd.DataFrame) -> pd.DataFrame:
                 "official_score": official_score(part), "n_sections": int(len(part)),
             })
     return pd.DataFrame(rows)
+
+
+def write_dcase_tables(scores: pd.DataFrame, clips: pd.DataFrame, out) -> pd.DataFrame | None:
+    """Write ``dcase_scores.csv`` and ``dcase_summary.csv`` under ``out`` when ``clips`` is DCASE data.
+
+    Parameters
+    ----------
+    scores : pd.DataFrame
+        Per-clip scores table (``soundad reproduce``'s scores.csv).
+    clips : pd.DataFrame
+        The clips table the run read (:func:`soundad.data.read_layout`).
+    out : str or path-like
+        Output directory of the run.
+
+    Returns
+    -------
+    summary : pd.DataFrame or None
+        :func:`dcase_summary` of the run, or None (nothing written) when the
+        clips are not in a DCASE layout.
+    """
+    from pathlib import Path
+
+    from soundad._io import atomic_path
+    from soundad.data.dcase import DCASE_SNR
+
+    if not set(clips["snr"].astype(str)) <= set(DCASE_SNR.values()):
+        return None
+    table = dcase_scores(scores, clips)
+    summary = dcase_summary(table)
+    for frame, name in ((table, "dcase_scores.csv"), (summary, "dcase_summary.csv")):
+        with atomic_path(Path(out) / name) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.17g")
+    return summary

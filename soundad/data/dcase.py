@@ -50,6 +50,7 @@ __all__ = [
     "DCASE2020_MACHINES",
     "DCASE_SNR",
     "detect_layout",
+    "given_split",
     "read_dcase_layout",
 ]
 
@@ -217,3 +218,42 @@ def read_dcase_layout(root: str | os.PathLike) -> pd.DataFrame:
     clips[attr] = clips[attr].fillna("")
     clips.attrs["layout"] = layout
     return clips.sort_values("clip_id", kind="stable").reset_index(drop=True)
+
+
+def given_split(clips: pd.DataFrame) -> pd.DataFrame:
+    """Keep the train/test split a clips table already has (DCASE: from its folders).
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        Clips table with a ``split`` column, e.g. :func:`read_dcase_layout`'s.
+
+    Returns
+    -------
+    clips : pd.DataFrame
+        A copy, unchanged but checked.
+
+    Raises
+    ------
+    ParameterError
+        No ``split`` column (the data's layout gives no split: use the MIMII
+        or the random rule), or values other than ``"train"``/``"test"``.
+    DataError
+        An abnormal clip in the training set: detectors are fitted on normal
+        clips only.
+    """
+    from soundad.errors import ParameterError
+
+    if "split" not in clips.columns:
+        raise ParameterError(
+            "split='given' needs a clips table with a 'split' column (DCASE layouts have one, from their "
+            "train/test folders); for MIMII-layout data use split='mimii', 'random' or 'auto'"
+        )
+    bad = sorted(set(map(str, clips["split"])) - {"train", "test"})
+    if bad:
+        raise ParameterError(f"clips table's split column holds {bad}; expected only 'train' and 'test'")
+    wrong = clips[(clips["split"] == "train") & (clips["label"] != "normal")]
+    if len(wrong):
+        raise DataError(f"{len(wrong)} abnormal clip(s) in the training set (e.g. {wrong['clip_id'].iloc[0]!r}); "
+                        "detectors are fitted on normal clips only")
+    return clips.copy()
