@@ -141,7 +141,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     kwargs = {}
     if args.url is not None:
         kwargs["base_url"] = args.url
-    if args.subset:
+    if args.dataset != "mimii":  # DCASE Task 2 development sets (issue 15)
+        from soundad.data.dcase_download import download_dcase
+        from soundad.errors import ParameterError
+
+        if args.subset:
+            raise ParameterError(f"--subset reads MIMII zips only; drop it to download {args.dataset} whole")
+        root = download_dcase(args.dest, dataset=args.dataset, machines=args.machines, **kwargs)
+    elif args.subset:
         if args.snr is not None:
             kwargs["snr"] = _snrs([args.snr])[0]
         root = data.fetch_mimii_subset(
@@ -160,6 +167,12 @@ def cmd_download(args: argparse.Namespace) -> int:
         root = data.download_mimii(args.dest, **kwargs)
     _print_counts(Path(root) if root is not None else Path(args.dest))
     return 0
+
+
+def _dcase_dataset_names() -> tuple[str, ...]:
+    from soundad.data.dcase_download import DCASE_DATASETS
+
+    return tuple(DCASE_DATASETS)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -375,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--abnormal", type=_positive_int, default=50, metavar="N", help="subset mode: abnormal clips")
     p.add_argument("--url", default=None, metavar="BASE",
                    help="base URL of the zips (default: the Zenodo record); a mirror or a local server")
+    p.add_argument("--dataset", default="mimii", choices=("mimii", *_dcase_dataset_names()),
+                   help="which dataset: MIMII, or a DCASE Task 2 development set (whole zips per machine)")
     p.set_defaults(func=cmd_download)
 
     # extract -------------------------------------------------------------------------

@@ -99,3 +99,12 @@ def test_mixed_dcase_years_and_mismatched_split_folder_are_errors(tmp_path):
     _touch_wav(tmp_path / "b" / "pump" / "test" / "section_00_source_train_normal_0000.wav")
     with pytest.raises(DataError, match="named 'train' but sits in the 'test' folder"):
         read_layout(tmp_path / "b")
+
+
+def test_dcase2021_source_test_and_target_test_folders_are_test_folders(tmp_path):
+    _touch_wav(tmp_path / "gearbox" / "train" / "section_00_source_train_normal_0000_volt_1.0.wav")
+    _touch_wav(tmp_path / "gearbox" / "source_test" / "section_00_source_test_anomaly_0000.wav")
+    _touch_wav(tmp_path / "gearbox" / "target_test" / "section_00_target_test_normal_0000.wav")
+    clips = read_layout(tmp_path)
+    assert list(clips["split"]) == ["test", "test", "train"]  # sorted by clip_id: source_test, target_test, train
+    assert clips.set_index("clip_id").loc["gearbox/target_test/section_00_target_test_normal_0000.wav", "domain"] == "target"

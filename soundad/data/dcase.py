@@ -22,8 +22,10 @@ How they map onto soundad's clips table (:func:`soundad.data.read_layout`):
   a product model) or ``"section_XX"`` (2021-2025, a section of one machine
   type, the unit the official scores are computed on).
 - ``label``: ``"normal"`` or ``"abnormal"`` (DCASE's ``anomaly``).
-- ``split``: ``"train"`` or ``"test"``, from the folder (the folder wins; it
-  must agree with the ``_train_``/``_test_`` part of a 2021-2025 name).
+- ``split``: ``"train"`` or ``"test"``, from the folder (it must agree with
+  the ``_train_``/``_test_`` part of a 2021-2025 name). DCASE 2021's zips
+  unpack test clips into ``source_test/`` and ``target_test/``; both are read
+  as test folders.
 - ``domain`` (2021-2025 only): ``"source"`` or ``"target"``.
 - ``attributes`` (2021-2025 only): the name's tail after the clip number,
   e.g. ``"car_A1_spd_28V_mic_1"`` (``""`` when there is none or it is
@@ -73,7 +75,8 @@ _NAME_2021 = re.compile(
     r"^(?P<section>section_\d+)_(?P<domain>source|target)_(?P<split>train|test)_"
     r"(?P<label>normal|anomaly)_(?P<number>\d+)(?:_(?P<attributes>.+))?$"
 )
-_SPLITS = ("train", "test")
+#: Split folders and the split they hold (DCASE 2021's zips put test clips in source_test/target_test).
+_SPLIT_FOLDERS = {"train": "train", "test": "test", "source_test": "test", "target_test": "test"}
 _AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -90,7 +93,7 @@ def _audio_files(root: Path) -> list[Path]:
 
 def _dcase_kind(rel: Path) -> str | None:
     """``"dcase2020"``, ``"dcase2021"`` or None for one relative path."""
-    if len(rel.parts) != 3 or rel.parts[1] not in _SPLITS:
+    if len(rel.parts) != 3 or rel.parts[1] not in _SPLIT_FOLDERS:
         return None
     stem = Path(rel.parts[2]).stem
     if _NAME_2020.match(stem):
@@ -158,10 +161,10 @@ def _attribute_columns(text: str) -> dict[str, str]:
 
 
 def _parse(root: Path, rel: Path, layout: str) -> dict:
-    machine, split, name = rel.parts[0], rel.parts[1], rel.parts[2]
-    stem = Path(name).stem
+    folder = rel.parts[1] if len(rel.parts) == 3 else ""
+    machine, split, stem = rel.parts[0], _SPLIT_FOLDERS.get(folder), Path(rel.name).stem
     pattern = _NAME_2020 if layout == "dcase2020" else _NAME_2021
-    match = pattern.match(stem) if len(rel.parts) == 3 and split in _SPLITS else None
+    match = pattern.match(stem) if split else None
     if match is None:
         raise DataError(
             f"audio file {rel.as_posix()!r} under {str(root)!r} does not fit the {layout} layout the other files "
@@ -178,7 +181,7 @@ def _parse(root: Path, rel: Path, layout: str) -> dict:
     }
     if layout == "dcase2021":
         if match["split"] != split:
-            raise DataError(f"audio file {rel.as_posix()!r} is named {match['split']!r} but sits in the {split!r} folder")
+            raise DataError(f"audio file {rel.as_posix()!r} is named {match['split']!r} but sits in the {folder!r} folder")
         attributes = match["attributes"] or ""
         attributes = "" if attributes == "noAttribute" else attributes
         row.update(domain=match["domain"], attributes=attributes, **_attribute_columns(attributes))
