@@ -168,9 +168,9 @@ def _check_weights(t: _Tester) -> dict:
         return _row(check, claim, NOT_TESTABLE, "not testable here: no backbone was run with both imagenet and "
                     f"random weights (backbone/weights rows present: {_pairs(units)})")
     where = t.units["backbone"].isin(both)
+    detectors = _present(units[units["backbone"].isin(both)], "detector")
     c = t.comparison({"weights": "imagenet"}, {"weights": "random"}, "ImageNet weights",
-                     f"random weights ({', '.join(both)}; detectors {_present(units[units.backbone.isin(both)], 'detector')})",
-                     where)
+                     f"random weights ({', '.join(both)}; detectors {detectors})", where)
     if c is None:
         return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both weights")
     return _from(check, claim, c)

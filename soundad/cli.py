@@ -426,7 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Run the reproduction grid (soundad.reproduce.run_grid) over every (snr, machine, model ID) "
             "group under --data: features once per (backbone, weights, layer), each detector fitted on "
             "the group's normal training windows, clip score = mean window score, AUC and pAUC per "
-            "group; the conv and dense autoencoder baselines per group too. Resumable: finished cells "
+            "group; the conv and dense autoencoder baselines per group too; --repeats K: on K seeded "
+            "splits, with 95% bootstrap intervals on every AUC. Resumable: finished cells "
             "under OUT/cells/ are reused. Writes OUT/results.csv, scores.csv, summary.md and figures."
         ),
     )

@@ -107,6 +107,7 @@ def test_console_script_error_exit_code_2_without_traceback(tmp_path):
     [
         ["reproduce", "--data", "d", "--out", "o", "--train-fraction", "1.5"],
         ["reproduce", "--data", "d", "--out", "o", "--split", "sometimes"],
+        ["reproduce", "--data", "d", "--out", "o", "--repeats", "0"],
         ["synth", "o", "--clips", "0"],
         ["synth", "o", "--machines", "fan,,valve"],
         ["extract", "--data", "d", "--out", "o", "--channel", "left"],
@@ -128,6 +129,8 @@ def test_list_options_parse_into_tuples():
     assert args.layers == (None, "layer3")
     assert args.weights == ("imagenet", "random")
     assert args.split == "auto"
+    assert args.repeats == 1
+    assert build_parser().parse_args(["reproduce", "--data", "d", "--out", "o", "--repeats", "10"]).repeats == 10
 
 
 def _closed_port() -> int:

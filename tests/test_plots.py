@@ -136,7 +136,7 @@ def test_plot_auc_heatmap_cells_and_method_choice():
     cells = [t.get_text() for t in ax.texts]
     assert len(cells) == 6
     expected = results[(results.detector == "gmm") & (results.machine == "fan") & (results.snr == "-6dB")].auc.mean()
-    assert cells[0] == f"{expected:.2f}"
+    assert cells[0].split("\n")[0] == f"{expected:.2f}" and cells[0].split("\n")[1].startswith("[")  # value, interval
     assert ax.get_title() == "AUC: gmm"
     render(fig)
     fig = plot_auc_heatmap(results, method={"detector": "ocsvm"}, metric="pauc", title="pAUC, ocsvm")

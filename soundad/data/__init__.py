@@ -9,13 +9,16 @@
 - :mod:`~soundad.data.download`: MIMII from Zenodo, whole (md5-checked,
   resumable) or a few clips via HTTP range requests
   (:func:`download_mimii`, :func:`fetch_mimii_subset`).
-- :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, the
-  offline default (:func:`write_synthetic_dataset`).
+- :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, for
+  several SNRs and machines (:func:`write_synthetic_dataset`).
+- :mod:`~soundad.data.embedded`: the real MIMII sample shipped in the package,
+  the offline default (:func:`embedded_sample_root`).
 - :mod:`~soundad.data.source`: which data a notebook uses
   (:func:`resolve_data` → :class:`DataSource`).
 """
 
 from .audio import load_audio
+from .embedded import EMBEDDED_NAME, embedded_sample_root
 from .download import (
     MIMII_ARCHIVES,
     ZENODO_URL,
@@ -35,6 +38,7 @@ from .synth import ANOMALIES, mix_at_snr, synthesize_factory_noise, synthesize_m
 
 __all__ = [
     "ANOMALIES",
+    "EMBEDDED_NAME",
     "GROUP_COLUMNS",
     "LABELS",
     "LAYOUT_COLUMNS",
@@ -48,6 +52,7 @@ __all__ = [
     "default_cache_dir",
     "download_file",
     "download_mimii",
+    "embedded_sample_root",
     "extract_zip",
     "fetch_mimii_subset",
     "is_reachable",
