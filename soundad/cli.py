@@ -142,12 +142,13 @@ def cmd_download(args: argparse.Namespace) -> int:
     if args.url is not None:
         kwargs["base_url"] = args.url
     if args.dataset != "mimii":  # DCASE Task 2 development sets (issue 15)
-        from soundad.data.dcase_download import download_dcase
-        from soundad.errors import ParameterError
+        from soundad.data.dcase_download import download_dcase, fetch_dcase_subset
 
         if args.subset:
-            raise ParameterError(f"--subset reads MIMII zips only; drop it to download {args.dataset} whole")
-        root = download_dcase(args.dest, dataset=args.dataset, machines=args.machines, **kwargs)
+            root = fetch_dcase_subset(args.dest, dataset=args.dataset, machine=args.machine, model_id=args.id,
+                                      n_normal=args.normal, n_abnormal=args.abnormal, **kwargs)
+        else:
+            root = download_dcase(args.dest, dataset=args.dataset, machines=args.machines, **kwargs)
     elif args.subset:
         if args.snr is not None:
             kwargs["snr"] = _snrs([args.snr])[0]
@@ -380,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machines", type=_csv, default=None, metavar="LIST",
                    help="whole-zip mode: comma-separated machine types (default: all four)")
     p.add_argument("--subset", action="store_true",
-                   help="fetch only --normal/--abnormal clips of one --machine and --id")
+                   help="fetch only --normal/--abnormal clips of one --machine and --id (DCASE sets: per "
+                        "split and domain; --id id_00 means section_00 from 2021 on)")
     p.add_argument("--snr", default=None, help="subset mode: the SNR zip to read from (default: the library's, 0dB)")
     p.add_argument("--machine", default="fan", help="subset mode: machine type")
     p.add_argument("--id", default="id_00", help="subset mode: model ID")

@@ -12,15 +12,21 @@ import soundfile as sf
 
 from soundad.cli import main
 from soundad.data import read_layout
-from soundad.data.dcase_download import DCASE_DATASETS, DcaseArchive, dcase_archives, download_dcase
+from soundad.data.dcase_download import (
+    DCASE_DATASETS,
+    DcaseArchive,
+    dcase_archives,
+    download_dcase,
+    fetch_dcase_subset,
+)
 from soundad.errors import DataError, DownloadError, ParameterError
 
 from test_data_download import server  # noqa: F401  (the loopback HTTP server fixture)
 
 
-def _wav(seed: int) -> bytes:
+def _wav(seed: int, frames: int = 400) -> bytes:
     buf = io.BytesIO()
-    sf.write(buf, np.random.default_rng(seed).uniform(-0.1, 0.1, 400).astype(np.float32), 16000, format="WAV",
+    sf.write(buf, np.random.default_rng(seed).uniform(-0.1, 0.1, frames).astype(np.float32), 16000, format="WAV",
              subtype="PCM_16")
     return buf.getvalue()
 
@@ -106,6 +112,39 @@ def test_cli_download_dataset(server, tmp_path, monkeypatch, capsys):  # noqa: F
     rc = main(["download", str(tmp_path / "d"), "--dataset", "dcase2020-dev", "--url", server.base_url])
     assert rc == 0
     assert "5 clips" in capsys.readouterr().out
-    rc = main(["download", str(tmp_path / "e"), "--dataset", "dcase2020-dev", "--subset"])
-    assert rc == 2
-    assert "--subset" in capsys.readouterr().err
+
+
+def _dcase2023_zip() -> bytes:
+    members = {}
+    for section in ("00", "01"):
+        for split, domain, label, count in (("train", "source", "normal", 6), ("train", "target", "normal", 2),
+                                            ("test", "source", "normal", 3), ("test", "source", "anomaly", 3),
+                                            ("test", "target", "normal", 3), ("test", "target", "anomaly", 3)):
+            for i in range(count):
+                name = f"fan/{split}/section_{section}_{domain}_{split}_{label}_{i:04d}_m-n_W.wav"
+                members[name] = _wav(len(members), frames=40000)  # 80 kB: more than one 64 kB range block
+    return _zip(members)
+
+
+def test_subset_reads_only_the_chosen_members_by_range_requests(server, tmp_path, monkeypatch):  # noqa: F811
+    body = _dcase2023_zip()
+    server.files["dev_fan.zip"] = body
+    monkeypatch.setitem(DCASE_DATASETS, "dcase2023-dev",
+                        (DcaseArchive("dcase2023-dev", "fan", "dev_fan.zip", "7882613"),))
+    rc = main(["download", str(tmp_path / "d"), "--dataset", "dcase2023-dev", "--subset", "--machine", "fan",
+               "--id", "id_01", "--normal", "2", "--abnormal", "1", "--url", server.base_url])
+    assert rc == 0
+    clips = read_layout(tmp_path / "d")
+    assert set(clips["model_id"]) == {"section_01"}
+    counts = clips.groupby(["split", "domain", "label"]).size().to_dict()
+    assert counts == {("train", "source", "normal"): 2, ("train", "target", "normal"): 2,
+                      ("test", "source", "normal"): 2, ("test", "source", "abnormal"): 1,
+                      ("test", "target", "normal"): 2, ("test", "target", "abnormal"): 1}
+    assert server.bytes_sent < len(body) / 3  # the directory and 10 of 40 members, not the whole zip
+    server.ranges = False
+    with pytest.raises(DownloadError, match="ignores HTTP range requests"):
+        fetch_dcase_subset(tmp_path / "e", dataset="dcase2023-dev", machine="fan", base_url=server.base_url)
+    server.ranges = True
+    with pytest.raises(DataError, match="section_00, section_01"):
+        fetch_dcase_subset(tmp_path / "e", dataset="dcase2023-dev", machine="fan", model_id="section_07",
+                           base_url=server.base_url)

@@ -51,6 +51,7 @@ __all__ = [
     "ACCEPTED_LAYOUTS",
     "DCASE2020_MACHINES",
     "DCASE_SNR",
+    "describe_clip",
     "detect_layout",
     "given_split",
     "read_dcase_layout",
@@ -101,6 +102,34 @@ def _dcase_kind(rel: Path) -> str | None:
     if _NAME_2021.match(stem):
         return "dcase2021"
     return None
+
+
+def describe_clip(rel: str | os.PathLike) -> dict | None:
+    """What a DCASE path says about its clip, or None when it is not a DCASE clip path.
+
+    Parameters
+    ----------
+    rel : str or path-like
+        Path relative to the dataset root, e.g.
+        ``"fan/test/section_00_target_test_anomaly_0003_m-n_W.wav"``.
+
+    Returns
+    -------
+    info : dict or None
+        ``layout`` ("dcase2020"/"dcase2021"), ``machine``, ``model_id``,
+        ``label`` ("normal"/"abnormal"), ``split`` and ``domain`` (None for 2020).
+    """
+    rel = Path(rel)
+    kind = _dcase_kind(rel)
+    if kind is None:
+        return None
+    match = (_NAME_2020 if kind == "dcase2020" else _NAME_2021).match(rel.stem)
+    return {
+        "layout": kind, "machine": rel.parts[0],
+        "model_id": match["model_id"] if kind == "dcase2020" else match["section"],
+        "label": "normal" if match["label"] == "normal" else "abnormal",
+        "split": _SPLIT_FOLDERS[rel.parts[1]], "domain": None if kind == "dcase2020" else match["domain"],
+    }
 
 
 def detect_layout(root: str | os.PathLike) -> str:
@@ -181,7 +210,8 @@ def _parse(root: Path, rel: Path, layout: str) -> dict:
     }
     if layout == "dcase2021":
         if match["split"] != split:
-            raise DataError(f"audio file {rel.as_posix()!r} is named {match['split']!r} but sits in the {folder!r} folder")
+            raise DataError(
+                f"audio file {rel.as_posix()!r} is named {match['split']!r} but sits in the {folder!r} folder")
         attributes = match["attributes"] or ""
         attributes = "" if attributes == "noAttribute" else attributes
         row.update(domain=match["domain"], attributes=attributes, **_attribute_columns(attributes))

@@ -8,6 +8,8 @@ every zip goes to ``<name>.part`` first, resumes from there after an
 interruption, is checked (md5 where the registry has one, size where it has
 one) and only then moved into place; unpacking writes each member atomically
 and records a finished zip in ``<dest>/.soundad/``, so a rerun skips it.
+:func:`fetch_dcase_subset` reads only a few clips of one machine and section
+out of the remote zip by HTTP range requests (``soundad download --subset``).
 
 Where the registry's entries come from (nothing here was checked against the
 Zenodo pages themselves, which this project cannot reach):
@@ -43,7 +45,7 @@ from soundad.errors import DataError, ParameterError
 
 from .download import download_file
 
-__all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase"]
+__all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
 _ZENODO = "https://zenodo.org/records/{record}/files/"
 _STATE_DIR = ".soundad"
@@ -239,4 +241,110 @@ def download_dcase(
                                               "hash": archive.known_hash, "files": n_files}))
         if not keep_zip:
             zip_path.unlink()
+    return dest
+
+
+def _choose(names: Sequence[str], machine: str, model_id: str | None, n_normal: int, n_abnormal: int) -> list[str]:
+    """The first clips of one machine and section per (split, domain, label), in name order."""
+    from .dcase import describe_clip
+
+    clips = [(n, describe_clip(n)) for n in sorted(names) if not n.endswith("/")]
+    clips = [(n, c) for n, c in clips if c is not None and c["machine"].lower() == machine.lower()]
+    if not clips:
+        raise DataError(f"the zip holds no DCASE clips of machine type {machine!r}")
+    sections = sorted({c["model_id"] for _, c in clips})
+    wanted = model_id if model_id is not None else sections[0]
+    if wanted not in sections and wanted.startswith("id_") and sections[0].startswith("section_"):
+        wanted = "section_" + wanted[3:]  # the CLI's --id id_00 names section_00 in 2021-2025 sets
+    if wanted not in sections:
+        raise DataError(f"{machine} has no {wanted!r}; it has {', '.join(sections)}")
+    chosen, taken = [], {}
+    for name, c in clips:
+        if c["model_id"] != wanted:
+            continue
+        key = (c["split"], c["domain"], c["label"])
+        limit = n_abnormal if c["label"] == "abnormal" else n_normal
+        if taken.get(key, 0) < limit:
+            taken[key] = taken.get(key, 0) + 1
+            chosen.append(name)
+    return chosen
+
+
+def fetch_dcase_subset(
+    dest: str | os.PathLike,
+    *,
+    dataset: str = "dcase2020-dev",
+    machine: str = "fan",
+    model_id: str | None = None,
+    n_normal: int = 50,
+    n_abnormal: int = 50,
+    base_url: str | None = None,
+    timeout: float = 30.0,
+) -> Path:
+    """A few clips of one machine type and section, read out of the remote zip by HTTP range requests.
+
+    Only the zip's directory and the chosen members travel, not the whole
+    zip (hundreds of MB to GB). Each member is checked by the zip's CRC and
+    written atomically; a rerun skips the members already there.
+
+    Parameters
+    ----------
+    dest : str or path-like
+        Folder to unpack into (``<dest>/<machine>/{train,test}/…``).
+    dataset : str, default="dcase2020-dev"
+    machine : str, default="fan"
+    model_id : str or None, default=None
+        ``"id_XX"`` (2020) or ``"section_XX"`` (2021-2025); None: the first one.
+    n_normal : int >= 1, default=50
+        Normal clips per split and domain (train and test).
+    n_abnormal : int >= 1, default=50
+        Anomalous test clips per domain.
+    base_url : str or None, default=None
+        Folder URL holding the zips instead of the Zenodo record.
+    timeout : float [s], default=30.0
+
+    Returns
+    -------
+    dest : Path
+
+    Raises
+    ------
+    ParameterError
+        Unknown dataset or machine type, or a bad count.
+    DownloadError
+        The server does not answer range requests (download the set whole
+        with :func:`download_dcase`) or a member fails its CRC check.
+    DataError
+        No such machine or section in the zip, or a member path that escapes ``dest``.
+    """
+    from soundad.errors import DownloadError
+
+    from .download import open_remote_zip
+
+    (archive,) = dcase_archives(dataset, [machine])
+    for value, label in ((n_normal, "n_normal"), (n_abnormal, "n_abnormal")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ParameterError(f"{label} must be an integer >= 1, got {value!r}")
+    dest = Path(dest).expanduser()
+    url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url
+    zf = open_remote_zip(url, timeout=timeout)
+    if zf is None:
+        raise DownloadError(f"{url}: the server ignores HTTP range requests; download {dataset} whole instead")
+    with zf:
+        names = _choose([i.filename for i in zf.infolist()], archive.machine, model_id, n_normal, n_abnormal)
+        for name in names:
+            target = dest.joinpath(*_safe_parts(name, dest, archive.name))
+            info = zf.getinfo(name)
+            if target.exists() and target.stat().st_size == info.file_size:
+                continue
+            if hasattr(zf.fp, "prefetch"):  # one range request for the member's header and data
+                zf.fp.prefetch(info.header_offset, 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra)
+                               + 1024 + info.compress_size)
+            try:
+                with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+            except zipfile.BadZipFile as exc:
+                raise DownloadError(
+                    f"{archive.name}: member {name!r} is corrupt ({exc}); nothing was written for it") from None
     return dest

@@ -61,6 +61,7 @@ __all__ = [
     "is_reachable",
     "mimii_archive_name",
     "mimii_url",
+    "open_remote_zip",
 ]
 
 #: Where MIMII "public 1.0" lives.
@@ -395,6 +396,20 @@ def _probe_ranges(url: str, *, timeout: float) -> int | None:
             if rng is not None and rng[2] is not None:
                 return rng[2]
         return None
+
+
+def open_remote_zip(url: str, *, timeout: float = 30.0) -> zipfile.ZipFile | None:
+    """A remote zip read by HTTP range requests (only the bytes asked for); None if the server ignores ranges.
+
+    Used by :func:`soundad.data.dcase_download.fetch_dcase_subset` (issue 15).
+    """
+    size = _probe_ranges(url, timeout=timeout)
+    if size is None:
+        return None
+    try:
+        return zipfile.ZipFile(_RangeReader(url, size, timeout=timeout))
+    except zipfile.BadZipFile as exc:
+        raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
 
 
 def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
