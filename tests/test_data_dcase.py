@@ -108,3 +108,13 @@ def test_dcase2021_source_test_and_target_test_folders_are_test_folders(tmp_path
     clips = read_layout(tmp_path)
     assert list(clips["split"]) == ["test", "test", "train"]  # sorted by clip_id: source_test, target_test, train
     assert clips.set_index("clip_id").loc["gearbox/target_test/section_00_target_test_normal_0000.wav", "domain"] == "target"
+
+
+def test_soundad_data_may_point_at_a_dcase_folder(tmp_path, monkeypatch):
+    from soundad.data import resolve_data
+
+    for name in ("train/normal_id_00_00000000.wav", "test/anomaly_id_00_00000000.wav"):
+        _touch_wav(tmp_path / "fan" / name)
+    monkeypatch.setenv("SOUNDAD_DATA", str(tmp_path))
+    source = resolve_data("auto")
+    assert source.kind == "env" and "fan id_00, dcase2020" in source.description

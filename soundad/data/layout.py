@@ -115,7 +115,9 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
         Directory holding SNR folders, laid out as
         ``<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/*.wav``
         (``*.flac`` too: the embedded sample is FLAC). Hidden files (names
-        starting with ``.``) and other files are ignored.
+        starting with ``.``) and other files are ignored. DCASE Task 2
+        folders are recognised and read by :mod:`soundad.data.dcase`
+        (same columns plus ``split``, and ``domain`` from 2021 on).
 
     Returns
     -------
