@@ -257,7 +257,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
     if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)
-        dcase = pd.read_csv(results.attrs["dcase_summary"]).drop(columns=["data", "seed"], errors="ignore")
+        dcase = pd.read_csv(results.attrs["dcase_summary"])
+        dcase = dcase[[c for c in ("method", "repeat", "machine", "auc_source_hmean", "auc_target_hmean",
+                                   "auc_mean", "pauc_mean", "official_score") if c in dcase.columns]]
+        dcase = dcase.dropna(axis=1, how="all")  # DCASE 2020: no domains, no official score
         print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0

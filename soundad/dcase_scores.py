@@ -158,6 +158,10 @@ def official_score(table: pd.DataFrame) -> float:
     return harmonic_mean(values)
 
 
+def _hmean_of(table: pd.DataFrame, column: str) -> float:
+    return harmonic_mean(table[column].dropna()) if column in table.columns else float("nan")
+
+
 def dcase_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per machine type and over all machines: the DCASE means of a :func:`dcase_scores` table.
 
@@ -172,8 +176,11 @@ def dcase_summary(table: pd.DataFrame) -> pd.DataFrame:
         One row per (method keys..., [repeat,] snr, machine) and one with
         ``machine == "all"``: ``auc_mean``, ``pauc_mean``,
         ``pauc_official_mean`` (arithmetic means over sections, DCASE 2020's
-        way), ``official_score`` (harmonic mean, see :func:`official_score`;
-        NaN for 2020 data) and ``n_sections``.
+        way), ``auc_source_hmean``, ``auc_target_hmean`` (harmonic means over
+        sections of the per-domain AUCs, the evaluators' "harmonic mean
+        (source/target)"), ``official_score`` (harmonic mean, see
+        :func:`official_score`) and ``n_sections``. The domain columns and
+        the official score are NaN for 2020 data.
     """
     metrics = {"auc", "pauc", "pauc_official", "auc_source", "auc_target", "n_test", "machine", "model_id"}
     keys = [c for c in table.columns if c not in metrics]
@@ -186,6 +193,7 @@ def dcase_summary(table: pd.DataFrame) -> pd.DataFrame:
                 **dict(zip(keys, values)), "machine": machine,
                 "auc_mean": float(part["auc"].mean()), "pauc_mean": float(part["pauc"].mean()),
                 "pauc_official_mean": float(part["pauc_official"].mean()),
+                "auc_source_hmean": _hmean_of(part, "auc_source"), "auc_target_hmean": _hmean_of(part, "auc_target"),
                 "official_score": official_score(part), "n_sections": int(len(part)),
             })
     return pd.DataFrame(rows)

@@ -62,6 +62,9 @@ def test_official_score_is_the_harmonic_mean_of_source_target_and_pauc():
     assert summary.loc["all", "auc_mean"] == pytest.approx(0.875)
     assert summary.loc["all", "pauc_mean"] == pytest.approx(0.75)
     assert summary.loc["all", "n_sections"] == 2
+    # harmonic means over sections per domain: source hmean(1, 1) = 1, target hmean(0.5, 1) = 2 / (2 + 1) = 2/3
+    assert summary.loc["all", "auc_source_hmean"] == pytest.approx(1.0)
+    assert summary.loc["all", "auc_target_hmean"] == pytest.approx(2 / 3)
 
 
 def test_domain_comes_from_the_clips_table_when_scores_lack_it():
@@ -85,7 +88,7 @@ def test_dcase2020_tables_have_no_domain_and_arithmetic_means():
     summary = dcase_summary(table).set_index("machine")
     assert summary.loc["fan", "auc_mean"] == pytest.approx(0.875)
     assert summary.loc["fan", "pauc_mean"] == pytest.approx(0.75)
-    assert pd.isna(summary.loc["all", "official_score"])
+    assert pd.isna(summary.loc["all", "official_score"]) and pd.isna(summary.loc["all", "auc_source_hmean"])
 
 
 def test_harmonic_mean_floors_zero_at_epsilon():
