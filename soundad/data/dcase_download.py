@@ -27,8 +27,8 @@ Zenodo pages themselves, which this project cannot reach):
 
 The DCASE 2024 file names (lower-case ``dev_toycar.zip``, ``dev_toytrain.zip``)
 are taken from one third-party script and are the least certain entries.
-DCASE data are licensed CC BY-NC-SA 4.0 (2020-2022) or CC BY-NC 4.0 (2023-):
-non-commercial use only.
+DCASE data are for non-commercial use: soundata's loaders record CC BY-NC-SA
+4.0 for DCASE 2020 and CC BY-NC 4.0 for DCASE 2023; check each Zenodo record.
 """
 
 from __future__ import annotations
