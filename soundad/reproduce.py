@@ -310,7 +310,7 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         Clips table (see :func:`load_clips`).
     max_clips : int >= 2
         At most ``max_clips // 2`` normal and as many abnormal clips are kept
-        (the first in table order).
+        (the first in table order); per split when the table has one (DCASE).
     seed : int, default=0
         Seed of the random split, if :func:`choose_split` falls back to it.
 
@@ -327,7 +327,8 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         raise DataError("clips table is empty: there is no group to pick")
     first = clips.iloc[0]
     group = clips[(clips[list(GROUP_COLUMNS)] == first[list(GROUP_COLUMNS)]).all(axis=1)]
-    group = group.groupby("label", group_keys=False).head(max_clips // 2)
+    by = ["split", "label"] if "split" in group.columns else "label"  # DCASE: keep train clips too
+    group = group.groupby(by, group_keys=False).head(max_clips // 2)
     group, rule = choose_split(group, seed=seed)
     return group, rule, f"{first['machine']} {first['model_id']} {first['snr']}"
 

@@ -135,3 +135,14 @@ def test_given_split_needs_a_split_column(synthetic_root, tmp_path):
 
     with pytest.raises(ParameterError, match="split='given' needs"):
         run_grid(synthetic_root, out=tmp_path, split="given", **SETTINGS)
+
+
+def test_first_group_of_a_dcase_folder_keeps_training_clips(tmp_path):
+    from soundad.data import read_layout
+    from soundad.reproduce import first_group
+
+    clips = read_layout(_write(tmp_path / "d", _plan_2023()))
+    group, rule, name = first_group(clips, max_clips=4)
+    assert rule == "given" and name == "fan section_00 dcase2021-2025"
+    assert group.groupby(["split", "label"]).size().to_dict() == {
+        ("test", "abnormal"): 2, ("test", "normal"): 2, ("train", "normal"): 2}
