@@ -118,3 +118,12 @@ def test_soundad_data_may_point_at_a_dcase_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("SOUNDAD_DATA", str(tmp_path))
     source = resolve_data("auto")
     assert source.kind == "env" and "fan id_00, dcase2020" in source.description
+
+
+def test_unlabelled_evaluation_clips_are_named_and_supplemental_is_skipped(tmp_path):
+    _touch_wav(tmp_path / "a" / "fan" / "train" / "section_00_source_train_normal_0000.wav")
+    _touch_wav(tmp_path / "a" / "fan" / "supplemental" / "section_00_source_supplemental_0000.wav")
+    assert len(read_layout(tmp_path / "a")) == 1
+    _touch_wav(tmp_path / "a" / "fan" / "test" / "section_00_0000.wav")
+    with pytest.raises(DataError, match="evaluation clip without its normal/anomaly label"):
+        read_layout(tmp_path / "a")

@@ -34,7 +34,8 @@ How they map onto soundad's clips table (:func:`soundad.data.read_layout`):
   hold ``""`` there.
 
 Evaluation sets whose test clips carry no label (e.g. ``section_00_0000.wav``)
-cannot be evaluated and are not read: their names fit none of the layouts.
+cannot be evaluated: such a file is an error that says so. Audio in a
+``<machine>/supplemental/`` folder (DCASE 2025's extra recordings) is skipped.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ _NAME_2021 = re.compile(
     r"(?P<label>normal|anomaly)_(?P<number>\d+)(?:_(?P<attributes>.+))?$"
 )
 #: Split folders and the split they hold (DCASE 2021's zips put test clips in source_test/target_test).
+#: Names of unlabelled evaluation test clips (``section_00_0000.wav``, ``id_01_00000000.wav``).
+_UNLABELLED = re.compile(r"^(section|id)_\d+_\d+$")
+#: Folders beside train/test that hold no clips to evaluate (DCASE 2025: clean machine or noise-only
+#: recordings); skipped.
+_SKIPPED_FOLDERS = ("supplemental",)
 _SPLIT_FOLDERS = {"train": "train", "test": "test", "source_test": "test", "target_test": "test"}
 _AUDIO_SUFFIXES = (".wav", ".flac")
 
@@ -195,9 +201,13 @@ def _parse(root: Path, rel: Path, layout: str) -> dict:
     pattern = _NAME_2020 if layout == "dcase2020" else _NAME_2021
     match = pattern.match(stem) if split else None
     if match is None:
+        unlabelled = ""
+        if _UNLABELLED.match(stem):
+            unlabelled = (" (an evaluation clip without its normal/anomaly label: soundad reads labelled "
+                          "development sets; move the evaluation test folder out)")
         raise DataError(
             f"audio file {rel.as_posix()!r} under {str(root)!r} does not fit the {layout} layout the other files "
-            f"have; soundad reads three layouts: {ACCEPTED_LAYOUTS}"
+            f"have{unlabelled}; soundad reads three layouts: {ACCEPTED_LAYOUTS}"
         )
     row = {
         "clip_id": rel.as_posix(),
@@ -245,7 +255,8 @@ def read_dcase_layout(root: str | os.PathLike) -> pd.DataFrame:
     layout = detect_layout(root)
     if layout == "mimii":
         raise DataError(f"{str(root)!r} is not in a DCASE layout; soundad reads three layouts: {ACCEPTED_LAYOUTS}")
-    rows = [_parse(root, rel, layout) for rel in _audio_files(root)]
+    rows = [_parse(root, rel, layout) for rel in _audio_files(root)
+            if not (len(rel.parts) == 3 and rel.parts[1] in _SKIPPED_FOLDERS)]
     clips = pd.DataFrame(rows)
     attr = [c for c in clips.columns if c.startswith("attr_")]
     clips[attr] = clips[attr].fillna("")
