@@ -389,6 +389,7 @@ def extract_features(
     channels_last: bool = True,
     fuse_bn: bool = True,
     cpu_fusion: bool = True,
+    strict_rate: bool = False,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
 
@@ -435,6 +436,9 @@ def extract_features(
         fuses with the operations after them
         (:meth:`soundad.backbones.Backbone.fuse_for_cpu`; EfficientNet-Lite0
         ~1.4x faster on 2 cores, identical features). Part of the cache key.
+    strict_rate : bool, default=False
+        Clips not at ``mel.sr`` are resampled with one warning naming their
+        rates (:func:`soundad.data.check_clip_headers`); True refuses them.
 
     Returns
     -------
@@ -472,6 +476,10 @@ def extract_features(
                                   and channel >= 0)):
         raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
     dev = resolve_device(device)
+    from soundad.validate import check_image_size
+
+    check_image_size(image.size, backbones=[backbone], batch_size=int(batch_size), device=str(dev),
+                     option="ImageConfig.size", batch_option="batch_size")
     if num_workers is None:
         num_workers = default_num_workers(dev)
     if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
@@ -480,6 +488,9 @@ def extract_features(
         warnings.warn("half=True needs a GPU; computing in float32 on the CPU", stacklevel=2)
         half = False
     ids, paths = _clip_table(clips)
+    from soundad.data import check_clip_headers  # the data stage; imported lazily
+
+    check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     tag, _, weights_name = resolve_weights(backbone, weights)
     layer_label = _layer_label(backbone, layer)
     settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,

@@ -86,7 +86,7 @@ def test_bad_arguments_are_parameter_errors(tmp_path):
 
 def test_cli_synth_layout(tmp_path, capsys):
     rc = main(["synth", str(tmp_path / "d"), "--layout", "dcase2023", "--machines", "fan", "--clips", "10",
-               "--abnormal", "2", "--duration", "0.5"])
+               "--abnormal", "2", "--duration", "2.1"])
     assert rc == 0
     clips = read_layout(tmp_path / "d")
     assert set(clips["domain"]) == {"source", "target"} and len(clips) == 10 + 1 + 8

@@ -319,7 +319,7 @@ def fetch_dcase_subset(
     """
     from soundad.errors import DownloadError
 
-    from .download import open_remote_zip
+    from .remotezip import RangeReader, member_spans, probe_ranges, span_end
 
     (archive,) = dcase_archives(dataset, [machine])
     for value, label in ((n_normal, "n_normal"), (n_abnormal, "n_abnormal")):
@@ -327,24 +327,33 @@ def fetch_dcase_subset(
             raise ParameterError(f"{label} must be an integer >= 1, got {value!r}")
     dest = Path(dest).expanduser()
     url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url
-    zf = open_remote_zip(url, timeout=timeout)
-    if zf is None:
+    size, _ = probe_ranges(url, timeout=timeout)
+    if size is None:
         raise DownloadError(f"{url}: the server ignores HTTP range requests; download {dataset} whole instead")
+    reader = RangeReader(url, size, timeout=timeout)
+    try:
+        zf = zipfile.ZipFile(reader)
+    except zipfile.BadZipFile as exc:
+        raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
     with zf:
         names = _choose([i.filename for i in zf.infolist()], archive.machine, model_id, n_normal, n_abnormal)
+        todo = []
         for name in names:
-            target = dest.joinpath(*_safe_parts(name, dest, archive.name))
             info = zf.getinfo(name)
-            if target.exists() and target.stat().st_size == info.file_size:
-                continue
-            if hasattr(zf.fp, "prefetch"):  # one range request for the member's header and data
-                zf.fp.prefetch(info.header_offset, 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra)
-                               + 1024 + info.compress_size)
+            target = dest.joinpath(*_safe_parts(name, dest, archive.name))  # all names checked before writing
+            if not (target.exists() and target.stat().st_size == info.file_size):
+                todo.append((info, target))
+        todo.sort(key=lambda item: item[0].header_offset)  # the zip's order: each span streams forwards
+        starts = {group[0].header_offset: group for group in member_spans([info for info, _ in todo])}
+        for info, target in todo:
+            group = starts.get(info.header_offset)
+            if group is not None:  # one request for this member and its neighbours in the zip
+                reader.open_span(group[0].header_offset, span_end(group[-1]) - group[0].header_offset)
             try:
                 with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
                     while chunk := src.read(1 << 20):
                         out.write(chunk)
             except zipfile.BadZipFile as exc:
                 raise DownloadError(
-                    f"{archive.name}: member {name!r} is corrupt ({exc}); nothing was written for it") from None
+                    f"{archive.name}: member {info.filename!r} is corrupt ({exc}); nothing was written for it") from None
     return dest

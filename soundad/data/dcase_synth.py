@@ -84,8 +84,6 @@ def shift_speed(make, *, n: int, speed: float) -> np.ndarray:
 
 
 def _write(path: Path, y: np.ndarray, sr: int) -> None:
-    if path.exists():  # deterministic: a file already written holds the same samples
-        return
     with atomic_path(path) as tmp:
         sf.write(str(tmp), np.clip(y, -1.0, 1.0), sr, format="WAV", subtype="PCM_16")
 
@@ -132,8 +130,8 @@ def write_dcase_synthetic(
     Parameters
     ----------
     out : str or path-like
-        Directory to write into (created if missing); files already there
-        with the same name are kept (the writer is deterministic).
+        Directory to write into (created if missing); files of the same name
+        are replaced (each atomically), other files are left alone.
     layout : {"dcase2020", "dcase2023"}, default="dcase2023"
     machines : sequence of {"fan", "pump", "slider", "valve"}, default=("fan", "valve")
     ids : sequence of str, default=("id_00",)
