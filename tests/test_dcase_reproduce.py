@@ -105,6 +105,19 @@ def test_dcase2023_folder_through_the_python_api(tmp_path, cache):
     assert results.loc[0, "auc"] == pytest.approx(0.75)  # results.csv agrees
 
 
+def test_dcase2020_folder_through_the_python_api(tmp_path, cache):
+    """Hand-worked as in the CLI test below: id_00 AUC 0.75, pAUC 0; id_02 AUC = pAUC = 1; means 0.875, 0.5."""
+    data = _write(tmp_path / "dcase2020", _plan_2020())
+    results = run_grid(data, out=tmp_path / "out", cache_dir=cache, **SETTINGS)
+    assert set(results["split"]) == {"given"} and set(results["n_train"]) == {6}
+    table = pd.read_csv(tmp_path / "out" / "dcase_scores.csv").set_index("model_id")
+    assert table.loc["id_00", "auc"] == pytest.approx(0.75) and table.loc["id_00", "pauc"] == pytest.approx(0.0)
+    assert table.loc["id_02", "auc"] == pytest.approx(1.0) and table.loc["id_02", "pauc"] == pytest.approx(1.0)
+    summary = pd.read_csv(results.attrs["dcase_summary"]).set_index("machine")
+    assert summary.loc["all", "auc_mean"] == pytest.approx(0.875)
+    assert summary.loc["all", "pauc_mean"] == pytest.approx(0.5)
+
+
 def test_dcase2023_and_dcase2020_folders_through_the_cli(tmp_path, cache, capsys):
     """DCASE 2020, valve: id_00 normals = 3 tones + 1 noise, anomalies = 2 harmonics; id_02 without the noise.
 
