@@ -107,7 +107,8 @@ def test_dcase2021_source_test_and_target_test_folders_are_test_folders(tmp_path
     _touch_wav(tmp_path / "gearbox" / "target_test" / "section_00_target_test_normal_0000.wav")
     clips = read_layout(tmp_path)
     assert list(clips["split"]) == ["test", "test", "train"]  # sorted by clip_id: source_test, target_test, train
-    assert clips.set_index("clip_id").loc["gearbox/target_test/section_00_target_test_normal_0000.wav", "domain"] == "target"
+    target = "gearbox/target_test/section_00_target_test_normal_0000.wav"
+    assert clips.set_index("clip_id").loc[target, "domain"] == "target"
 
 
 def test_soundad_data_may_point_at_a_dcase_folder(tmp_path, monkeypatch):

@@ -71,7 +71,8 @@ def test_synth_is_deterministic_and_dcase2020_has_no_domain(tmp_path):
     digests = []
     for name in ("a", "b"):
         root = write_dcase_synthetic(tmp_path / name, **kwargs)
-        digests.append({p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest() for p in root.rglob("*.wav")})
+        digests.append({p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+                        for p in root.rglob("*.wav")})
     assert digests[0] == digests[1] and len(digests[0]) == 3 + 2 + 2
     clips = read_layout(tmp_path / "a")
     assert "domain" not in clips.columns and set(clips["snr"]) == {"dcase2020"}

@@ -355,5 +355,6 @@ def fetch_dcase_subset(
                         out.write(chunk)
             except zipfile.BadZipFile as exc:
                 raise DownloadError(
-                    f"{archive.name}: member {info.filename!r} is corrupt ({exc}); nothing was written for it") from None
+                    f"{archive.name}: member {info.filename!r} is corrupt ({exc}); nothing was written for it"
+                ) from None
     return dest
