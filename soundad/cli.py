@@ -131,7 +131,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         kwargs["snrs"] = _snrs(args.snrs)
     if args.ids is not None:
         kwargs["ids"] = args.ids
-    root = write_synthetic_dataset(args.out, **kwargs)
+    if args.layout != "mimii":  # DCASE Task 2 layouts (issue 15): no SNRs, split and domains by folder
+        from soundad.data.dcase_synth import write_dcase_synthetic
+
+        kwargs.pop("snrs", None), kwargs.pop("overwrite", None)  # rewritten in place: deterministic
+        root = write_dcase_synthetic(args.out, layout=args.layout, **kwargs)
+    else:
+        root = write_synthetic_dataset(args.out, **kwargs)
     _print_counts(Path(root))
     return 0
 
@@ -142,7 +148,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     kwargs = {}
     if args.url is not None:
         kwargs["base_url"] = args.url
-    if args.subset:
+    if args.dataset != "mimii":  # DCASE Task 2 development sets (issue 15)
+        from soundad.data.dcase_download import download_dcase, fetch_dcase_subset
+
+        if args.subset:
+            root = fetch_dcase_subset(args.dest, dataset=args.dataset, machine=args.machine, model_id=args.id,
+                                      n_normal=args.normal, n_abnormal=args.abnormal, **kwargs)
+        else:
+            root = download_dcase(args.dest, dataset=args.dataset, machines=args.machines, **kwargs)
+    elif args.subset:
         if args.snr is not None:
             kwargs["snr"] = _snrs([args.snr])[0]
         root = data.fetch_mimii_subset(
@@ -161,6 +175,12 @@ def cmd_download(args: argparse.Namespace) -> int:
         root = data.download_mimii(args.dest, **kwargs)
     _print_counts(Path(root) if root is not None else Path(args.dest))
     return 0
+
+
+def _dcase_dataset_names() -> tuple[str, ...]:
+    from soundad.data.dcase_download import DCASE_DATASETS
+
+    return tuple(DCASE_DATASETS)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -244,6 +264,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups"
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
+    if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)
+        dcase = pd.read_csv(results.attrs["dcase_summary"])
+        dcase = dcase[[c for c in ("method", "repeat", "machine", "auc_source_hmean", "auc_target_hmean",
+                                   "auc_mean", "pauc_mean", "official_score") if c in dcase.columns]]
+        dcase = dcase.dropna(axis=1, how="all")  # DCASE 2020: no domains, no official score
+        print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
 
@@ -351,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a synthetic set written into OUT earlier with other settings")
+    p.add_argument("--layout", default="mimii", choices=("mimii", "dcase2020", "dcase2023"),
+                   help="folder layout; dcase2023 adds a target domain run at 1.25 x the source speed")
     p.set_defaults(func=cmd_synth)
 
     # download ------------------------------------------------------------------------
@@ -371,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machines", type=_csv, default=None, metavar="LIST",
                    help="whole-zip mode: comma-separated machine types (default: all four)")
     p.add_argument("--subset", action="store_true",
-                   help="fetch only --normal/--abnormal clips of one --machine and --id")
+                   help="fetch only --normal/--abnormal clips of one --machine and --id (DCASE sets: per "
+                        "split and domain; --id id_00 means section_00 from 2021 on)")
     p.add_argument("--snr", default=None, help="subset mode: the SNR zip to read from (default: the library's, 0dB)")
     p.add_argument("--machine", default="fan", help="subset mode: machine type")
     p.add_argument("--id", default="id_00", help="subset mode: model ID")
@@ -379,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--abnormal", type=_positive_int, default=50, metavar="N", help="subset mode: abnormal clips")
     p.add_argument("--url", default=None, metavar="BASE",
                    help="base URL of the zips (default: the Zenodo record); a mirror or a local server")
+    p.add_argument("--dataset", default="mimii", choices=("mimii", *_dcase_dataset_names()),
+                   help="which dataset: MIMII, or a DCASE Task 2 development set (whole zips per machine)")
     p.set_defaults(func=cmd_download)
 
     # extract -------------------------------------------------------------------------
@@ -431,9 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")
     p.add_argument("--baselines", type=_csv, default="conv_ae,dense_ae", metavar="LIST",
                    help="comma-separated autoencoder baselines (conv_ae, dense_ae) or 'none'")
-    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random"),
-                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, or "
-                        "auto (MIMII's rule unless it leaves a group fewer than 10 training clips)")
+    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random", "given"),
+                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, "
+                        "given (DCASE layouts: the train/test folders), or auto (given for DCASE data, "
+                        "else MIMII's rule unless it leaves a group fewer than 10 training clips)")
     p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")

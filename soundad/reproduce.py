@@ -254,9 +254,12 @@ def choose_split(
     ----------
     clips : pd.DataFrame
         Clips table (see :func:`load_clips`).
-    split : {"auto", "mimii", "random"}, default="auto"
+    split : {"auto", "mimii", "random", "given"}, default="auto"
         ``"mimii"``: :func:`soundad.data.mimii_split`; ``"random"``:
-        :func:`soundad.data.random_split`; ``"auto"``: MIMII's rule unless it
+        :func:`soundad.data.random_split`; ``"given"``: the table's own
+        ``split`` column (DCASE layouts: the train/test folders,
+        :func:`soundad.data.dcase.given_split`); ``"auto"``: ``"given"`` when
+        the table has a ``split`` column, else MIMII's rule unless it
         leaves some group fewer than ``min_train`` normal training clips
         (or none at all), then the random split.
     train_fraction : float in (0, 1), default=0.5
@@ -274,9 +277,12 @@ def choose_split(
         ``"mimii"`` or ``"random"``: the rule actually used.
     """
     from soundad.data import mimii_split, random_split
+    from soundad.data.dcase import given_split
 
-    if split not in ("auto", "mimii", "random"):
-        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii' or 'random'")
+    if split not in ("auto", "mimii", "random", "given"):
+        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii', 'random' or 'given'")
+    if split == "given" or (split == "auto" and "split" in clips.columns):  # DCASE: the folders' split
+        return given_split(clips), "given"
     if split == "random":
         return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
     if split == "mimii":
@@ -304,7 +310,7 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         Clips table (see :func:`load_clips`).
     max_clips : int >= 2
         At most ``max_clips // 2`` normal and as many abnormal clips are kept
-        (the first in table order).
+        (the first in table order); per split when the table has one (DCASE).
     seed : int, default=0
         Seed of the random split, if :func:`choose_split` falls back to it.
 
@@ -321,7 +327,8 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         raise DataError("clips table is empty: there is no group to pick")
     first = clips.iloc[0]
     group = clips[(clips[list(GROUP_COLUMNS)] == first[list(GROUP_COLUMNS)]).all(axis=1)]
-    group = group.groupby("label", group_keys=False).head(max_clips // 2)
+    by = ["split", "label"] if "split" in group.columns else "label"  # DCASE: keep train clips too
+    group = group.groupby(by, group_keys=False).head(max_clips // 2)
     group, rule = choose_split(group, seed=seed)
     return group, rule, f"{first['machine']} {first['model_id']} {first['snr']}"
 
@@ -443,8 +450,10 @@ def run_grid(
         Detector names (:data:`soundad.detectors.DETECTORS`).
     baselines : sequence of {"conv_ae", "dense_ae"}, default=BASELINES
         Autoencoder baselines; ``()`` for none.
-    split : {"auto", "mimii", "random"}, default="auto"
-        Train/test rule, see :func:`choose_split`. The rule used is printed
+    split : {"auto", "mimii", "random", "given"}, default="auto"
+        Train/test rule, see :func:`choose_split` (DCASE layouts: ``"given"``,
+        the folders' split; their DCASE scores go to ``dcase_scores.csv`` and
+        ``dcase_summary.csv``, see :mod:`soundad.dcase_scores`). The rule used is printed
         and written to the ``split`` column.
     train_fraction : float in (0, 1), default=0.5
         Random split: share of normal clips used for training.
@@ -646,6 +655,9 @@ def run_grid(
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(results, out / "results.csv")
     _write_csv(scores_table, out / "scores.csv")
+    from soundad.dcase_scores import write_dcase_tables  # DCASE layouts (issue 15): official scores
+
+    dcase_summary = write_dcase_tables(scores_table, clips, out)
     notes = [f"split: {rule}" + (f" (train_fraction={train_fraction})" if rule == "random" else ""),
              f"seed: {seed}"]
     if repeats > 1:
@@ -655,6 +667,8 @@ def run_grid(
     if figures:
         draw_figures(results, scores_table, out / "figures", data_name=data_name, n_boot=n_boot, seed=seed)
     results.attrs.update(split_rule=rule, computed_cells=computed, reused_cells=reused)
+    if dcase_summary is not None:
+        results.attrs["dcase_summary"] = str(out / "dcase_summary.csv")
     return results
 
 
