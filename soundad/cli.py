@@ -174,6 +174,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache_dir=args.cache,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
     )
     out = save_features(wf, args.out)
     source = "served from the feature cache" if wf.from_cache else (
@@ -213,6 +214,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         baseline_params=baseline_params,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
     )
     import pandas as pd
 
@@ -291,6 +293,9 @@ def _add_extraction_options(p) -> None:
                         "from it")
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    p.add_argument("--verify-cache", action="store_true",
+                   help="rehash every audio file instead of trusting the fingerprints the cache remembers "
+                        "by (device, inode, size, mtime); catches in-place edits that keep size and mtime")
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:

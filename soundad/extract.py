@@ -60,7 +60,8 @@ from soundad.backbones import (
     resolve_device,
     resolve_weights,
 )
-from soundad.cache import FeatureCache, file_fingerprint
+from soundad.cache import FeatureCache
+from soundad.fingerprints import FingerprintIndex
 from soundad.errors import DataError, ParameterError
 from soundad.features import (
     ImageConfig,
@@ -389,6 +390,7 @@ def extract_features(
     channels_last: bool = True,
     fuse_bn: bool = True,
     cpu_fusion: bool = True,
+    verify_cache: bool = False,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
 
@@ -435,6 +437,11 @@ def extract_features(
         fuses with the operations after them
         (:meth:`soundad.backbones.Backbone.fuse_for_cpu`; EfficientNet-Lite0
         ~1.4x faster on 2 cores, identical features). Part of the cache key.
+    verify_cache : bool, default=False
+        Rehash every audio file instead of trusting the fingerprints memoised
+        by (device, inode, size, mtime_ns) in ``cache_dir``
+        (:mod:`soundad.fingerprints`; an in-place edit that keeps a file's size
+        and modification time would otherwise go unnoticed).
 
     Returns
     -------
@@ -491,10 +498,13 @@ def extract_features(
     fingerprints: list[str | None] = [None] * len(paths)
     cache = FeatureCache(cache_dir, settings) if cache_dir is not None else None
     if cache is not None:
+        # Fingerprints are memoised by (device, inode, size, mtime_ns): a warm run stats the
+        # audio files instead of hashing them (see soundad.fingerprints for what that trusts).
+        index = FingerprintIndex(cache_dir, verify=verify_cache)
 
         def look_up(path: str) -> tuple[str, np.ndarray | None]:
             try:
-                fingerprint = file_fingerprint(path)
+                fingerprint = index.fingerprint(path)
             except OSError as err:
                 raise DataError(f"audio file {path!r} cannot be read: {err}") from None
             return fingerprint, cache.load(fingerprint, n_windows=_expected_windows(path, mel, window))
@@ -513,6 +523,7 @@ def extract_features(
         for i, (fingerprint, feats) in enumerate(found):
             fingerprints[i], per_clip[i] = fingerprint, feats
         del found
+        index.save()
     todo = [i for i, feats in enumerate(per_clip) if feats is None]
     n_cached = len(paths) - len(todo)
 

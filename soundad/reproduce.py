@@ -425,6 +425,7 @@ def run_grid(
     baseline_params: Mapping[str, Mapping[str, Any]] | None = None,
     figures: bool = True,
     progress: bool = True,
+    verify_cache: bool = False,
 ) -> pd.DataFrame:
     """Run every method on every (snr, machine, model_id) group and write the results.
 
@@ -487,6 +488,10 @@ def run_grid(
         Also draw the figures into ``out/figures``.
     progress : bool, default=True
         Progress lines on stderr and progress bars.
+    verify_cache : bool, default=False
+        Rehash every audio file instead of trusting the fingerprints the
+        feature cache memoises by (device, inode, size, mtime_ns); see
+        :mod:`soundad.fingerprints`.
 
     Returns
     -------
@@ -601,7 +606,8 @@ def run_grid(
                 log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: features of {len(needed)} clips")
                 feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
                                  window=window, image=image, channel=channel, device=device,
-                                 batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress)
+                                 batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
+                                 verify_cache=verify_cache)
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
                 for unit, pending in todo.items():
                     for method, fp in pending:
@@ -680,12 +686,13 @@ def _check_names(*, backbones, weights, detectors, baselines) -> None:
 
 
 def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, device, batch_size, cache_dir,
-             seed, progress):
+             seed, progress, verify_cache=False):
     from soundad.extract import extract_features
 
     return extract_features(
         clips, backbone=backbone, weights=weights, layer=layer, mel=mel, window=window, image=image,
         channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
+        verify_cache=verify_cache,
     )
 
 
