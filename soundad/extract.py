@@ -62,6 +62,7 @@ from soundad.backbones import (
 )
 from soundad.cache import FeatureCache
 from soundad.fingerprints import FingerprintIndex
+from soundad.front_end import ClipAudio, resolve_front_end
 from soundad.errors import DataError, ParameterError
 from soundad.features import (
     ImageConfig,
@@ -278,6 +279,22 @@ class _CacheWriter:
             self.pool.shutdown(wait=True)
 
 
+def _windows_on_device(loader, front: str, dev: torch.device, mel: MelConfig, window: WindowConfig):
+    """Yield ``(first clip index, windows per clip, windows on dev)`` for each loader item."""
+    from soundad.spectrogram_torch import batched_clip_windows
+
+    for item in loader:
+        if front == "torch":
+            first, rates, audio = item
+            with torch.inference_mode():
+                windows, rows = batched_clip_windows([a.to(dev, non_blocking=True) for a in audio], sr=rates,
+                                                     config=mel, window=window)
+        else:
+            first, rows, windows = item
+            rows, windows = rows.tolist(), windows.to(dev, non_blocking=True)
+        yield int(first), rows, windows
+
+
 def _limit_blas_threads(worker_id: int | None = None):
     """Let numpy/scipy's BLAS use one thread in the preprocessing (returns the limiter).
 
@@ -391,6 +408,7 @@ def extract_features(
     fuse_bn: bool = True,
     cpu_fusion: bool = True,
     verify_cache: bool = False,
+    front_end: str = "auto",
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
 
@@ -442,6 +460,13 @@ def extract_features(
         by (device, inode, size, mtime_ns) in ``cache_dir``
         (:mod:`soundad.fingerprints`; an in-place edit that keeps a file's size
         and modification time would otherwise go unnoticed).
+    front_end : {"auto", "librosa", "torch"}, default="auto"
+        Where audio becomes mel windows: ``"librosa"`` in the loader (numpy,
+        per clip), ``"torch"`` batched on the compute device
+        (:mod:`soundad.spectrogram_torch`; loader workers then only decode).
+        ``"auto"``: torch on a GPU, on a CPU the faster one as measured
+        (:data:`soundad.front_end.CPU_DEFAULT`). The two agree to float32
+        rounding; the torch one is part of the cache key.
 
     Returns
     -------
@@ -486,12 +511,15 @@ def extract_features(
     if half and dev.type == "cpu":
         warnings.warn("half=True needs a GPU; computing in float32 on the CPU", stacklevel=2)
         half = False
+    front = resolve_front_end(front_end, dev)
     ids, paths = _clip_table(clips)
     tag, _, weights_name = resolve_weights(backbone, weights)
     layer_label = _layer_label(backbone, layer)
     settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,
                          window=window, image=image, channel=channel, device=dev, half=half, fuse_bn=fuse_bn,
                          channels_last=channels_last, cpu_fusion=cpu_fusion)
+    if front == "torch":  # the librosa front end keeps the key that existing caches were written under
+        settings["numerics"]["front_end"] = "torch"
 
     # 1. Look every clip up in the cache before touching the model.
     per_clip: list[np.ndarray | None] = [None] * len(paths)
@@ -540,9 +568,13 @@ def extract_features(
         model.warm_up(batch_size)  # the fused CPU graph optimises itself on its first calls
         load_seconds = time.perf_counter() - t0
         # With workers, each hands over a chunk of clips at a time (see _ClipWindows).
-        per_item = 1 if num_workers == 0 else _CLIPS_PER_ITEM
-        dataset = _ClipWindows([paths[i] for i in todo], mel=mel, window=window, channel=channel,
-                               clips_per_item=per_item)
+        todo_paths = [paths[i] for i in todo]
+        if front == "torch":  # workers only decode; a chunk of clips is one batched front-end call
+            dataset = ClipAudio(todo_paths, mel=mel, window=window, channel=channel,
+                                clips_per_item=_CLIPS_PER_ITEM)
+        else:
+            dataset = _ClipWindows(todo_paths, mel=mel, window=window, channel=channel,
+                                   clips_per_item=1 if num_workers == 0 else _CLIPS_PER_ITEM)
         loader = torch.utils.data.DataLoader(
             dataset,
             batch_size=None,
@@ -552,7 +584,7 @@ def extract_features(
             prefetch_factor=4 if num_workers else None,
             worker_init_fn=_limit_blas_threads if num_workers else None,
         )
-        if num_workers:
+        if num_workers and front == "librosa":
             # Import and warm the preprocessing here, once: worker processes forked from this
             # one inherit it, instead of each importing librosa (and numba) on its first clip
             # (~2 s per worker, per call -- longer than a GPU needs for a thousand clips).
@@ -637,9 +669,8 @@ def extract_features(
                 bar.set_postfix(windows_per_s=f"{done_windows[0] / elapsed:.1f}", refresh=False)
 
         try:
-            for first, rows_per_clip, windows in loader:
-                first = int(first)
-                for j, rows in enumerate(rows_per_clip.tolist()):
+            for first, rows_per_clip, windows in _windows_on_device(loader, front, dev, mel, window):
+                for j, rows in enumerate(rows_per_clip):
                     idx = first + j
                     parts[idx] = []
                     if rows == 0:
@@ -647,7 +678,7 @@ def extract_features(
                     else:
                         pending_rows.append((idx, rows))
                 if windows.shape[0]:
-                    pending_windows.append(windows.to(dev, non_blocking=True))
+                    pending_windows.append(windows)
                     n_pending += int(windows.shape[0])
                 while n_pending >= batch_size:
                     run_batch(batch_size)
