@@ -63,6 +63,7 @@ Outputs (under ``out``)
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -426,6 +427,7 @@ def run_grid(
     figures: bool = True,
     progress: bool = True,
     verify_cache: bool = False,
+    executor=None,
 ) -> pd.DataFrame:
     """Run every method on every (snr, machine, model_id) group and write the results.
 
@@ -492,6 +494,14 @@ def run_grid(
         Rehash every audio file instead of trusting the fingerprints the
         feature cache memoises by (device, inode, size, mtime_ns); see
         :mod:`soundad.fingerprints`.
+    executor : concurrent.futures.Executor or None, default=None
+        Where cells run. ``None``: one after another in this process. Any
+        executor (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``,
+        ...): each cell is submitted as an independent task. Features are
+        extracted here first, into the feature cache; each task reads its
+        group's features back from that cache and writes its cell file, so
+        workers need the same file system view of ``data``, ``cache_dir`` and
+        ``out``. Same seed, same ``results.csv`` either way.
 
     Returns
     -------
@@ -526,6 +536,8 @@ def run_grid(
     _check_names(backbones=backbones, weights=weights, detectors=detectors, baselines=baselines)
     if not (backbones and weights and detectors) and not baselines:
         raise ParameterError("nothing to run: give at least one backbone, weights and detector, or a baseline")
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise ParameterError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
 
     from soundad import features as feature_stage
 
@@ -586,6 +598,8 @@ def run_grid(
         computed.append(f"{method.label}:{_unit_name(unit)}")
         log(f"[reproduce] computed {method.label} on {_unit_name(unit)} ({time.perf_counter() - t0:.1f} s)")
 
+    tasks: list = []  # (method, unit, future) with an executor
+
     # transfer-learning methods: features once per (backbone, weights, layer), for every repeat
     for backbone in backbones:
         for weight in weights:
@@ -608,6 +622,17 @@ def run_grid(
                                  window=window, image=image, channel=channel, device=device,
                                  batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
                                  verify_cache=verify_cache)
+                if executor is not None:  # tasks read the features back from the cache just filled
+                    extraction = dict(backbone=backbone, weights=weight, layer=layer, mel=mel, window=window,
+                                      image=image, channel=channel, device=feats.stats["device"],
+                                      batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=False)
+                    for unit, pending in todo.items():
+                        for method, fp in pending:
+                            tasks.append((method, unit, executor.submit(
+                                detector_cell, method, groups[unit], _cell_path(out, method, unit), fp,
+                                extraction=extraction, seed=repeat_seed(seed, unit[0]),
+                                params=detector_params.get(method.detector, {}))))
+                    continue
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
                 for unit, pending in todo.items():
                     for method, fp in pending:
@@ -631,6 +656,13 @@ def run_grid(
                     reused.append(f"{method.label}:{_unit_name(unit)}")
         if not pending:
             continue
+        if executor is not None:
+            for method, unit, fp in pending:
+                tasks.append((method, unit, executor.submit(
+                    baseline_cell, method, groups[unit], _cell_path(out, method, unit), fp, mel=mel,
+                    window=window, channel=channel, seed=repeat_seed(seed, unit[0]), device=device,
+                    params=baseline_params.get(method.backbone, {}))))
+            continue
         inputs = _baseline_inputs(groups[pending[0][1]], sorted({m.backbone for m, _, _ in pending}), mel=mel,
                                   window=window, channel=channel)
         for method, unit, fp in pending:
@@ -640,6 +672,10 @@ def run_grid(
                                    params=baseline_params.get(method.backbone, {}), progress=progress)
             finish(method, unit, fp, result, t0)
 
+    for method, unit, future in tasks:  # in submission order: the same log on every executor
+        seconds = future.result()  # re-raises a task's error
+        computed.append(f"{method.label}:{_unit_name(unit)}")
+        log(f"[reproduce] computed {method.label} on {_unit_name(unit)} ({seconds:.1f} s, as a task)")
     log(f"[reproduce] {len(computed)} cells computed, {len(reused)} reused from {out / 'cells'}")
 
     # assemble
@@ -694,6 +730,42 @@ def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, de
         channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
         verify_cache=verify_cache,
     )
+
+
+def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, extraction: Mapping,
+                  seed: int, params: Mapping[str, Any]) -> float:
+    """One transfer-learning cell as an independent task (see ``run_grid(executor=...)``).
+
+    The group's features come from the feature cache (``extraction`` holds the
+    arguments of :func:`soundad.extract.extract_features` the grid used); the
+    cell is written atomically to ``path``. Returns its run time [s].
+    """
+    t0 = time.perf_counter()
+    feats = _extract(group, **extraction)
+    rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
+    scores, n_train, n_windows = _run_detector(feats.features, rows_of, group, method.detector, seed=seed,
+                                               params=params)
+    seconds = time.perf_counter() - t0
+    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+                n_train_windows=n_windows, scores=scores, seconds=seconds)
+    return seconds
+
+
+def baseline_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, mel, window, channel,
+                  seed: int, device: str, params: Mapping[str, Any]) -> float:
+    """One autoencoder-baseline cell as an independent task; returns its run time [s]."""
+    t0 = time.perf_counter()
+    inputs = _baseline_inputs(group, [method.backbone], mel=mel, window=window, channel=channel)
+    scores, n_train, n_windows = _run_baseline(method.backbone, inputs[method.backbone], group, seed=seed,
+                                               device=device, params=params, progress=False)
+    seconds = time.perf_counter() - t0
+    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+                n_train_windows=n_windows, scores=scores, seconds=seconds)
+    return seconds
+
+
+def _group_key(group: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(str(group[c].iloc[0]) for c in GROUP_COLUMNS)
 
 
 def _run_detector(features: np.ndarray, rows_of: pd.Series, group: pd.DataFrame, name: str, *, seed: int,
