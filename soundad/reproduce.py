@@ -428,6 +428,7 @@ def run_grid(
     progress: bool = True,
     verify_cache: bool = False,
     executor=None,
+    front_end: str = "auto",
 ) -> pd.DataFrame:
     """Run every method on every (snr, machine, model_id) group and write the results.
 
@@ -494,6 +495,9 @@ def run_grid(
         Rehash every audio file instead of trusting the fingerprints the
         feature cache memoises by (device, inode, size, mtime_ns); see
         :mod:`soundad.fingerprints`.
+    front_end : {"auto", "librosa", "torch"}, default="auto"
+        Mel front end of feature extraction (see
+        :func:`soundad.extract.extract_features`).
     executor : concurrent.futures.Executor or None, default=None
         Where cells run. ``None``: one after another in this process. Any
         executor (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``,
@@ -621,11 +625,12 @@ def run_grid(
                 feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
                                  window=window, image=image, channel=channel, device=device,
                                  batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
-                                 verify_cache=verify_cache)
+                                 verify_cache=verify_cache, front_end=front_end)
                 if executor is not None:  # tasks read the features back from the cache just filled
                     extraction = dict(backbone=backbone, weights=weight, layer=layer, mel=mel, window=window,
                                       image=image, channel=channel, device=feats.stats["device"],
-                                      batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=False)
+                                      batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=False,
+                                      front_end=front_end)
                     for unit, pending in todo.items():
                         for method, fp in pending:
                             tasks.append((method, unit, executor.submit(
@@ -722,13 +727,13 @@ def _check_names(*, backbones, weights, detectors, baselines) -> None:
 
 
 def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, device, batch_size, cache_dir,
-             seed, progress, verify_cache=False):
+             seed, progress, verify_cache=False, front_end="auto"):
     from soundad.extract import extract_features
 
     return extract_features(
         clips, backbone=backbone, weights=weights, layer=layer, mel=mel, window=window, image=image,
         channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
-        verify_cache=verify_cache,
+        verify_cache=verify_cache, front_end=front_end,
     )
 
 
