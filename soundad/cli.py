@@ -13,10 +13,16 @@ package, so that what the command does can be read (and called) in Python:
 =============  ==========================================================
 
 Heavy modules (torch, the data and feature stages) are imported inside the
-command functions, so ``soundad --help`` answers at once. Errors that soundad
-raises on purpose (:mod:`soundad.errors`) end the command with a one-line
-message on stderr and exit status 2; argparse uses the same status for a
-malformed command line.
+command functions, so ``soundad --help`` answers at once.
+
+Before any work, :func:`soundad.preflight.check_command` checks every option
+of the command (bounds, devices, layers, checkpoints, output and cache
+directories, clip headers). Errors that soundad raises on purpose
+(:mod:`soundad.errors`) and problems of the environment (a read-only disk, a
+broken connection) end the command with a one-line message on stderr and exit
+status 2, the status argparse uses for a malformed command line; a closed
+output pipe ends it quietly (:mod:`soundad.cli_errors`). ``--debug`` shows the
+traceback; anything else is a bug and keeps its traceback.
 
 Chapter 06 of the book walks through every subcommand.
 """
@@ -24,14 +30,14 @@ Chapter 06 of the book walks through every subcommand.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
-from soundad.errors import SoundadError
-
-EXIT_USAGE = 2  # malformed command line or a SoundadError: same status as argparse
+from soundad.cli_errors import EXIT_USAGE, run_guarded, show_warnings_as_lines  # noqa: F401 - EXIT_USAGE kept for importers
 
 # Options whose values may start with a minus sign ("-6dB"): argparse would read such a
 # value as an option of its own, so ``--snrs -6dB,6dB`` is rewritten to ``--snrs=-6dB,6dB``.
@@ -117,7 +123,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from soundad.data import write_synthetic_dataset
 
     n_abnormal = args.abnormal if args.abnormal is not None else max(1, args.clips // 2)
-    kwargs = dict(n_normal=args.clips, n_abnormal=n_abnormal, duration=args.duration, seed=args.seed)
+    kwargs = dict(n_normal=args.clips, n_abnormal=n_abnormal, duration=args.duration, seed=args.seed,
+                  overwrite=args.overwrite)
     if args.machines is not None:
         kwargs["machines"] = args.machines
     if args.snrs is not None:
@@ -176,6 +183,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         verify_cache=args.verify_cache,
         front_end=args.front_end,
+        strict_rate=args.strict_rate,
     )
     out = save_features(wf, args.out)
     source = "served from the feature cache" if wf.from_cache else (
@@ -313,6 +321,8 @@ def _add_extraction_options(p) -> None:
     p.add_argument("--front-end", default="auto", choices=("auto", "librosa", "torch"),
                    help="where audio becomes mel windows: librosa in the loader, or torch batched on the "
                         "device; auto: torch on a GPU, librosa on a CPU (faster there, as measured)")
+    p.add_argument("--strict-rate", action="store_true",
+                   help="refuse clips not at 16 kHz instead of resampling them (with one warning)")
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
@@ -333,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     from soundad import __version__
 
     parser.add_argument("--version", action="version", version=f"soundad {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (also accepted after COMMAND; "
+                             "or set SOUNDAD_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     # synth ---------------------------------------------------------------------------
@@ -358,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="abnormal clips per model ID (default: half of --clips)")
     p.add_argument("--duration", type=float, default=10.0, metavar="S", help="clip length [s]")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a synthetic set written into OUT earlier with other settings")
     p.set_defaults(func=cmd_synth)
 
     # download ------------------------------------------------------------------------
@@ -505,6 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``soundad`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     argv = _join_signed_values(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in argv or os.environ.get("SOUNDAD_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]  # accepted before or after the subcommand
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "channel", None) is not None and args.channel != "mean":
@@ -513,15 +530,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--channel: expected an integer index or 'mean', got {args.channel!r}")
     func: Callable[[argparse.Namespace], int] = args.func
-    try:
+    previous_format = show_warnings_as_lines(args.command)
+
+    def run() -> int:
+        from soundad.preflight import check_command
+
+        check_command(args)  # every option, directory, device and checkpoint: before any work
         return func(args)
-    except SoundadError as error:
-        message = " ".join(str(error).split())  # one line, whatever the exception text holds
-        print(f"soundad {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"soundad {args.command}: interrupted", file=sys.stderr)
-        return 130
+
+    try:
+        return run_guarded(args.command, run, debug=debug)
+    finally:
+        warnings.formatwarning = previous_format  # main() may be called in-process (tests, notebooks)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m soundad.cli

@@ -409,6 +409,7 @@ def extract_features(
     cpu_fusion: bool = True,
     verify_cache: bool = False,
     front_end: str = "auto",
+    strict_rate: bool = False,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
 
@@ -467,6 +468,9 @@ def extract_features(
         ``"auto"``: torch on a GPU, on a CPU the faster one as measured
         (:data:`soundad.front_end.CPU_DEFAULT`). The two agree to float32
         rounding; the torch one is part of the cache key.
+    strict_rate : bool, default=False
+        Clips not at ``mel.sr`` are resampled with one warning naming their
+        rates (:func:`soundad.data.check_clip_headers`); True refuses them.
 
     Returns
     -------
@@ -504,6 +508,10 @@ def extract_features(
                                   and channel >= 0)):
         raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
     dev = resolve_device(device)
+    from soundad.validate import check_image_size
+
+    check_image_size(image.size, backbones=[backbone], batch_size=int(batch_size), device=str(dev),
+                     option="ImageConfig.size", batch_option="batch_size")
     if num_workers is None:
         num_workers = default_num_workers(dev)
     if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
@@ -513,6 +521,9 @@ def extract_features(
         half = False
     front = resolve_front_end(front_end, dev)
     ids, paths = _clip_table(clips)
+    from soundad.data import check_clip_headers  # the data stage; imported lazily
+
+    check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     tag, _, weights_name = resolve_weights(backbone, weights)
     layer_label = _layer_label(backbone, layer)
     settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,

@@ -56,7 +56,7 @@ def test_synth_writes_mimii_layout_with_expected_counts(tmp_path, capsys):
     out = tmp_path / "synth"
     # "--snrs -6dB,6dB" (value starting with a minus) must work as written in the README
     rc = main(["synth", str(out), "--machines", "fan,valve", "--snrs", "-6dB,6dB", "--ids", "id_00,id_02",
-               "--clips", "3", "--abnormal", "2", "--duration", "1"])
+               "--clips", "3", "--abnormal", "2", "--duration", "2.1"])
     assert rc == 0
     clips = read_layout(out)
     assert len(clips) == 2 * 2 * 2 * (3 + 2)
@@ -73,13 +73,13 @@ def test_synth_writes_mimii_layout_with_expected_counts(tmp_path, capsys):
 def test_synth_abnormal_defaults_to_half_of_clips(tmp_path):
     out = tmp_path / "synth"
     assert main(["synth", str(out), "--machines", "pump", "--snrs", "0dB", "--ids", "id_00", "--clips", "4",
-                 "--duration", "0.5"]) == 0
+                 "--duration", "2.1"]) == 0
     labels = read_layout(out)["label"].value_counts()
     assert labels["normal"] == 4 and labels["abnormal"] == 2
 
 
 def test_soundad_error_is_one_line_with_exit_code_2(tmp_path, capsys):
-    rc = main(["synth", str(tmp_path / "x"), "--machines", "drill", "--duration", "0.5"])
+    rc = main(["synth", str(tmp_path / "x"), "--machines", "drill", "--duration", "2.1"])
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1

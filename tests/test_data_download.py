@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,6 +40,14 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server
         name = self.path.split("?")[0].rsplit("/", 1)[-1]
         header = self.headers.get("Range")
+        if srv.over_limit():
+            srv.rejected += 1
+            self.send_response(429)
+            self.send_header("Retry-After", str(srv.retry_after()))
+            self.send_header("X-RateLimit-Limit", str(srv.limit))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         srv.requests.append((name, header))
         body = srv.files.get(name)
         if body is None:
@@ -64,6 +74,12 @@ class _Handler(BaseHTTPRequestHandler):
         if partial:
             self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
         self.send_header("Content-Length", str(len(chunk)))
+        if srv.etag is not None:
+            self.send_header("ETag", f'"md5:{srv.etag if isinstance(srv.etag, str) else hashlib.md5(body).hexdigest()}"')
+        if srv.break_spans and len(chunk) > srv.break_after:  # the server dies mid-response
+            srv.break_spans -= 1
+            chunk = chunk[: srv.break_after]
+            self.close_connection = True
         srv.bytes_sent += len(chunk)  # counted before sending: the client may finish first
         self.end_headers()
         self.wfile.write(chunk)
@@ -79,8 +95,29 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files: dict[str, bytes] = {}
         self.ranges = True
-        self.requests: list = []
+        self.requests: list = []  # answered requests (not the 429s)
         self.bytes_sent = 0
+        # Zenodo-like limits: at most `limit` requests per `window` seconds, then 429 + Retry-After
+        self.limit: int | None = None
+        self.window = 60.0
+        self.rejected = 0
+        self._times: list[float] = []
+        self.etag: bool | str | None = None  # True: send the body's md5 as ETag; a str: send that md5
+        self.break_spans = 0  # how many responses longer than break_after bytes to cut off
+        self.break_after = 0
+
+    def over_limit(self) -> bool:
+        if self.limit is None:
+            return False
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < self.window]
+        if len(self._times) >= self.limit:
+            return True
+        self._times.append(now)
+        return False
+
+    def retry_after(self) -> int:
+        return max(0, math.ceil(self.window - (time.monotonic() - self._times[0]))) if self._times else 0
 
     @property
     def base_url(self) -> str:
@@ -402,8 +439,11 @@ def test_resolve_auto_offline_falls_back_fast(no_env, tmp_path, server):
     server.shutdown()
     server.server_close()  # nothing listens: like being offline
     start = time.monotonic()
-    src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/",
-                       need="snrs")  # without a need, offline "auto" gives the embedded real sample
+    with pytest.warns(UserWarning, match=r"data='auto': http://127.0.0.1:\d+/files/\S+ did not answer within "
+                                         r"3 s \(offline\?\); using local data") as record:
+        src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY, base_url=f"http://127.0.0.1:{port}/files/",
+                           need="snrs")  # without a need, offline "auto" gives the embedded real sample
+    assert len(record) == 1  # one line says why
     assert time.monotonic() - start < 10
     assert src.kind == "synthetic" and src.name == "synthetic" and str(src.root).startswith(str(tmp_path))
     assert "several SNRs" in src.description
@@ -432,3 +472,139 @@ def test_resolve_auto_fetches_subset(no_env, tmp_path, server):
     assert resolve_data("auto", cache_dir=tmp_path, subset=subset, base_url=server.base_url).root == src.root
     with pytest.raises(DownloadError):
         resolve_data("mimii-subset", cache_dir=tmp_path / "other", base_url=server.base_url)
+
+
+# --------------------------------------------------------------------------- the real server's limits (issue 13)
+def _folder_order_zip(n_normal=60, n_abnormal=60, frames=200) -> tuple[bytes, dict]:
+    """Like MIMII's zips: members in folder order (id_00 abnormal, id_00 normal, id_02 ...), stored."""
+    members = {}
+    for k, mid in enumerate(("id_00", "id_02")):
+        for label, n in (("abnormal", n_abnormal), ("normal", n_normal)):
+            for i in range(n):
+                members[f"fan/{mid}/{label}/{i:08d}.wav"] = _wav_bytes(1000 * k + 100 * (label == "normal") + i, frames)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(members):
+            zf.writestr(name, members[name])
+    return buf.getvalue(), members
+
+
+def test_default_subset_under_zenodos_request_limit(server, tmp_path):
+    """The default subset (50 + 50 clips) against a server that answers 429 after 10 requests a minute."""
+    data, members = _folder_order_zip()
+    server.files[mimii_archive_name("0dB", "fan")] = data
+    server.limit, server.window = 10, 60.0
+    dest = fetch_mimii_subset(tmp_path, base_url=server.base_url, progress=False)
+    clips = read_layout(dest)
+    assert (clips.label == "normal").sum() == 50 and (clips.label == "abnormal").sum() == 50
+    for clip_id in clips.clip_id[:3]:
+        assert (dest / clip_id).read_bytes() == members[clip_id.split("/", 1)[1]]
+    assert len(server.requests) <= 10 and server.rejected == 0, server.requests  # well under ~20
+
+
+def test_429_is_waited_out_and_shown_on_the_progress_line(server, tmp_path, capsys):
+    data, members = _folder_order_zip(n_normal=8, n_abnormal=8)
+    server.files[mimii_archive_name("0dB", "fan")] = data
+    server.limit, server.window = 2, 1.0  # Retry-After: 1
+    t0 = time.monotonic()
+    dest = fetch_mimii_subset(tmp_path, n_normal=5, n_abnormal=5, base_url=server.base_url, progress=True)
+    assert len(read_layout(dest)) == 10
+    assert server.rejected >= 1 and time.monotonic() - t0 >= 1.0
+    err = capsys.readouterr().err
+    assert "HTTP 429: waiting 1 s (try 2 of 8)" in err
+
+
+def test_whole_download_waits_out_429_too(server, tmp_path, capsys):
+    data = _folder_order_zip(n_normal=2, n_abnormal=2)[0]
+    server.files["x.zip"] = data
+    server.limit, server.window = 1, 1.0
+    server.requests.clear()
+    warm = download_file(server.base_url + "x.zip", tmp_path / "warm.zip", progress=False)  # the one request allowed
+    assert warm.read_bytes() == data
+    assert download_file(server.base_url + "x.zip", tmp_path / "x.zip", progress=True).read_bytes() == data
+    assert server.rejected >= 1 and "x.zip: HTTP 429: waiting 1 s" in capsys.readouterr().err
+
+
+def test_a_server_that_never_lets_up_gives_one_line(server, tmp_path):
+    server.files[mimii_archive_name("0dB", "fan")] = _folder_order_zip(n_normal=2, n_abnormal=2)[0]
+    server.limit, server.window = 0, 0.0  # always 429, Retry-After: 0
+    with pytest.raises(DownloadError, match=r"still answers HTTP 429 \(Too Many Requests\) after 8 tries"):
+        fetch_mimii_subset(tmp_path, n_normal=2, n_abnormal=2, base_url=server.base_url, progress=False)
+
+
+def test_backoff_and_retry_after():
+    from soundad.data.ratelimit import MAX_WAIT, backoff_seconds, retry_after_seconds
+
+    assert [backoff_seconds(a, None) for a in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert backoff_seconds(20, None) == MAX_WAIT and backoff_seconds(0, 7.0) == 7.0
+    assert backoff_seconds(0, 10_000.0) == MAX_WAIT
+    assert retry_after_seconds("30") == 30.0 and retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_seconds("soon") is None
+
+
+def test_a_connection_that_breaks_once_is_reopened(server, tmp_path):
+    data, members = _folder_order_zip(n_normal=10, n_abnormal=10)
+    server.files[mimii_archive_name("0dB", "fan")] = data
+    server.break_spans, server.break_after = 1, 5000  # the first member span dies after 5000 bytes
+    dest = fetch_mimii_subset(tmp_path, n_normal=6, n_abnormal=6, base_url=server.base_url, progress=False)
+    clips = read_layout(dest)
+    assert len(clips) == 12 and server.break_spans == 0
+    assert all((dest / c).read_bytes() == members[c.split("/", 1)[1]] for c in clips.clip_id)
+
+
+def test_server_death_mid_member_is_one_line_and_a_rerun_resumes(server, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data, members = _folder_order_zip(n_normal=10, n_abnormal=10)
+    server.files[mimii_archive_name("0dB", "fan")] = data
+    server.break_spans, server.break_after = 100, 5000  # every member span dies: the server is gone
+    repo = Path(__file__).resolve().parents[1]
+    argv = [sys.executable, "-m", "soundad.cli", "download", str(tmp_path), "--subset", "--normal", "6",
+            "--abnormal", "6", "--url", server.base_url]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "the connection broke at byte" in lines[0], proc.stderr
+    assert "run the same command again to resume" in lines[0]
+    kept = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.wav"))
+    assert kept and all((tmp_path / k).read_bytes() == members[k.split("/", 1)[1]] for k in kept)
+    server.break_spans = 0  # the server is back
+    sent = server.bytes_sent
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_layout(tmp_path)) == 12
+    kept_bytes = sum(len(members[k.split("/", 1)[1]]) for k in kept)
+    all_bytes = sum(len(members[c.split("/", 1)[1]]) for c in read_layout(tmp_path).clip_id)
+    assert server.bytes_sent - sent < all_bytes - kept_bytes + 20_000  # the kept clips were not fetched again
+
+
+def test_etag_md5_is_checked(server, tmp_path):
+    name = mimii_archive_name("0dB", "fan")
+    data, _ = _folder_order_zip(n_normal=3, n_abnormal=3)
+    server.files[name] = data
+    server.etag = True
+    dest = fetch_mimii_subset(tmp_path / "a", n_normal=2, n_abnormal=2, base_url=server.base_url, progress=False,
+                              registry={name: _md5(data)})
+    assert len(read_layout(dest)) == 4
+    with pytest.raises(DownloadError, match=r"the server's ETag gives md5 [0-9a-f]{32}, but 0_dB_fan.zip should have"):
+        fetch_mimii_subset(tmp_path / "b", n_normal=2, n_abnormal=2, base_url=server.base_url, progress=False,
+                           registry={name: "md5:" + "0" * 32})
+    # a whole-file download without a known hash is still checked against the ETag
+    server.etag = "f" * 32
+    with pytest.raises(DownloadError, match="differs from the server's ETag md5"):
+        download_file(server.base_url + name, tmp_path / "c.zip", progress=False)
+    assert not (tmp_path / "c.zip").exists() and not (tmp_path / "c.zip.part").exists()
+    server.etag = True
+    assert download_file(server.base_url + name, tmp_path / "c.zip", progress=False).read_bytes() == data
+
+
+def test_resolve_auto_offline_env_says_why(no_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOUNDAD_OFFLINE", "1")
+    with pytest.warns(UserWarning, match=r"not fetching the MIMII subset because \$SOUNDAD_OFFLINE is set"):
+        src = resolve_data("auto", cache_dir=tmp_path, synthetic=TINY)
+    assert src.kind != "mimii-subset"

@@ -135,8 +135,12 @@ def test_random_split(tmp_path):
 
 def test_random_split_errors(tmp_path):
     clips = _clips(tmp_path, {("0dB", "fan", "id_00"): (1, 1)})
-    with pytest.raises(DataError, match="none to train"):
-        random_split(clips, train_fraction=0.4)
+    with pytest.raises(DataError, match=r"1 normal clip\(s\); a split needs at least 2"):
+        random_split(clips, train_fraction=0.9)  # no train_fraction can help: the advice does not offer one
+    three = _clips(tmp_path / "three", {("0dB", "fan", "id_00"): (3, 1)})
+    with pytest.raises(DataError, match=r"none to train on; use train_fraction=0.18 or more"):
+        random_split(three, train_fraction=0.1)
+    assert (random_split(three, train_fraction=0.18)["split"] == "train").sum() == 1
     for bad in (0.0, 1.0, -0.1, "half", True):
         with pytest.raises(ParameterError):
             random_split(clips, train_fraction=bad)

@@ -17,7 +17,7 @@
   (:func:`resolve_data` → :class:`DataSource`).
 """
 
-from .audio import load_audio
+from .audio import check_clip_headers, load_audio
 from .embedded import EMBEDDED_NAME, embedded_sample_root
 from .download import (
     MIMII_ARCHIVES,
@@ -57,6 +57,7 @@ __all__ = [
     "fetch_mimii_subset",
     "is_reachable",
     "load_audio",
+    "check_clip_headers",
     "mimii_archive_name",
     "mimii_split",
     "mimii_url",

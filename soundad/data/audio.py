@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
+from collections import defaultdict
 from numbers import Real
 from pathlib import Path
 
@@ -19,9 +21,11 @@ import soundfile as sf
 
 from soundad.errors import DataError, ParameterError
 
-__all__ = ["load_audio"]
+__all__ = ["load_audio", "check_clip_headers"]
 
 _WAV_FORMATS = {"WAV", "WAVEX", "FLAC"}  # FLAC: the embedded MIMII sample (soundad.data.embedded)
+# Sample-rate warnings already given in this process (check_clip_headers).
+_RATE_WARNINGS_SHOWN: set[str] = set()
 
 
 def load_audio(
@@ -178,3 +182,77 @@ def _check_riff(path: Path) -> None:
             if offset > size:
                 raise DataError(f"{str(path)!r} is truncated or corrupt: chunk {chunk_id!r} runs past the end")
             handle.seek(offset)
+
+
+def check_clip_headers(
+    paths,
+    *,
+    sr: int = 16000,
+    strict_rate: bool = False,
+    min_seconds: float | None = None,
+    short_advice: str = "",
+    channel: int | str | None = None,
+) -> dict[int, int]:
+    """Read every WAV header once: warn about (or refuse) other sample rates, refuse too-short clips.
+
+    Reading headers costs well under a millisecond per file, so this runs
+    before any feature is computed. Files whose header cannot be read are
+    skipped here; :func:`load_audio` names their problem when they are read.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+    sr : int > 0 [Hz], default=16000
+        The rate the features are computed at; other rates are resampled.
+    strict_rate : bool, default=False
+        If True, a clip at another rate is an error instead of one warning.
+    min_seconds : float >= 0 [s] or None
+        Clips shorter than this are an error (the message ends with
+        ``short_advice``).
+    channel : int >= 0, "mean" or None
+        A channel index every clip must have (None or "mean": no check).
+
+    Returns
+    -------
+    dict
+        Number of clips per sample rate [Hz].
+
+    Warns
+    -----
+    UserWarning
+        Once, if any clip is resampled: the rates found, how many clips have
+        each and one example file per rate.
+    """
+    import soundfile as sf
+
+    counts: dict[int, int] = defaultdict(int)
+    example: dict[int, str] = {}
+    for path in paths:
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            continue  # unreadable: load_audio reports it with the precise reason when the clip is read
+        rate = int(info.samplerate)
+        counts[rate] += 1
+        example.setdefault(rate, str(path))
+        if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and info.channels <= channel:
+            raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {info.channels} "
+                                 f"channel(s): expected 0..{info.channels - 1} or 'mean'")
+        seconds = info.frames / rate if rate else 0.0
+        if min_seconds is not None and seconds < min_seconds:
+            raise DataError(
+                f"{str(path)!r} lasts {seconds:.3f} s, shorter than the {min_seconds:.3f} s one mel window needs"
+                f"{'; ' + short_advice if short_advice else ''}"
+            )
+    other = {rate: n for rate, n in counts.items() if rate != int(sr)}
+    if other:
+        found = ", ".join(f"{n} at {rate} Hz (e.g. {example[rate]!r})" for rate, n in sorted(other.items()))
+        if strict_rate:
+            raise DataError(f"{sum(other.values())} clip(s) are not at {int(sr)} Hz: {found}; "
+                            "resample them, or leave strict_rate=True out to have soundad resample them")
+        message = (f"{sum(other.values())} of {sum(counts.values())} clips are not at {int(sr)} Hz and are "
+                   f"resampled to {int(sr)} Hz: {found}; pass strict_rate=True to refuse them instead")
+        if message not in _RATE_WARNINGS_SHOWN:  # once per run, however many stages read the same clips
+            _RATE_WARNINGS_SHOWN.add(message)
+            warnings.warn(message, stacklevel=2)
+    return dict(counts)

@@ -29,14 +29,14 @@ repository.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
 import socket
+import sys
 import threading
-import urllib.error
-import urllib.request
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -48,6 +48,8 @@ from soundad._io import atomic_path, atomic_write_text
 from soundad.errors import DataError, DownloadError, ParameterError
 
 from .layout import LABELS, MACHINES, SNRS, normalise_snr
+from .ratelimit import RateLimitedError, etag_md5
+from .remotezip import RangeNotSatisfiable, RangeReader, content_range, member_spans, probe_ranges, request, span_end
 
 __all__ = [
     "MIMII_ARCHIVES",
@@ -68,7 +70,6 @@ ZENODO_URL = "https://zenodo.org/records/3384388/files/"
 #: Environment variable that overrides :data:`ZENODO_URL`.
 URL_ENV = "SOUNDAD_MIMII_URL"
 _STATE_DIR = ".soundad"
-_USER_AGENT = "soundad (https://github.com/; teaching package)"
 
 
 @dataclass(frozen=True)
@@ -137,36 +138,6 @@ def _snr_arg(snr) -> str:
         return normalise_snr(snr)
     except DataError as exc:
         raise ParameterError(str(exc)) from None
-
-
-# --------------------------------------------------------------------------- HTTP
-def _request(url: str, *, timeout: float, start: int | None = None, end: int | None = None):
-    headers = {"User-Agent": _USER_AGENT}
-    if start is not None:
-        headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-    try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416:
-            raise _RangeNotSatisfiable(url) from None
-        raise DownloadError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"cannot reach {url}: {reason} (offline? set SOUNDAD_DATA to a local copy)") from None
-
-
-class _RangeNotSatisfiable(DownloadError):
-    pass
-
-
-def _content_range(response) -> tuple[int, int, int | None] | None:
-    """Parse ``Content-Range: bytes a-b/total`` into (a, b, total or None)."""
-    value = response.headers.get("Content-Range", "")
-    match = re.match(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", value)
-    if not match:
-        return None
-    total = None if match.group(3) == "*" else int(match.group(3))
-    return int(match.group(1)), int(match.group(2)), total
 
 
 def _parse_hash(known_hash: str) -> tuple[str, str]:
@@ -254,8 +225,9 @@ def download_file(
     if expected_size is not None and offset > expected_size:
         part.unlink()
         offset = 0
+    served_md5 = None
     if expected_size is None or offset < expected_size:
-        _stream(url, part, offset, timeout=timeout, progress=progress, chunk_size=chunk_size)
+        served_md5 = _stream(url, part, offset, timeout=timeout, progress=progress, chunk_size=chunk_size)
 
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
@@ -269,19 +241,29 @@ def download_file(
                 f"{url}: {alg_digest[0]} checksum mismatch, expected {alg_digest[1]}, got {got}; "
                 "the download was removed (a corrupted transfer or a changed file)"
             )
+    if served_md5 is not None and (alg_digest is None or alg_digest[0] != "md5"):
+        got = _file_digest(part, "md5")  # the ETag Zenodo sends: a check even where no hash was given
+        if got != served_md5:
+            part.unlink()
+            raise DownloadError(f"{url}: md5 {got} differs from the server's ETag md5 {served_md5}; "
+                                "the download was removed (a corrupted transfer); run again")
     os.replace(part, path)
     return path
 
 
-def _stream(url: str, part: Path, offset: int, *, timeout: float, progress: bool, chunk_size: int) -> None:
+def _stream(url: str, part: Path, offset: int, *, timeout: float, progress: bool, chunk_size: int) -> str | None:
+    """Append the rest of ``url`` to ``part``; return the md5 of the server's ETag, if it sends one."""
+    notice = (lambda message: print(f"{part.name[: -len('.part')]}: {message}", file=sys.stderr, flush=True)
+              ) if progress else None
     try:
-        response = _request(url, timeout=timeout, start=offset if offset else None)
-    except _RangeNotSatisfiable:
-        return  # the .part file already holds everything; the checks decide
+        response = request(url, timeout=timeout, start=offset if offset else None, on_wait=notice)
+    except RangeNotSatisfiable:
+        return None  # the .part file already holds everything; the checks decide
     with response:
+        served_md5 = etag_md5(response.headers)
         mode = "wb"
         if offset and response.status == 206:
-            rng = _content_range(response)
+            rng = content_range(response)
             if rng is None or rng[0] != offset:
                 raise DownloadError(f"{url}: the server answered a resume request with range {rng}, expected one from byte {offset}")
             mode = "ab"
@@ -305,9 +287,9 @@ def _stream(url: str, part: Path, offset: int, *, timeout: float, progress: bool
                     handle.write(block)
                     if bar is not None:
                         bar.update(len(block))
-        except (socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+        except (http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
             raise DownloadError(
-                f"downloading {url} broke off ({exc}); run again to resume from {part.stat().st_size} bytes"
+                f"downloading {url} broke off ({exc!r}); run again to resume from {part.stat().st_size} bytes"
             ) from None
         finally:
             if bar is not None:
@@ -316,85 +298,7 @@ def _stream(url: str, part: Path, offset: int, *, timeout: float, progress: bool
         raise DownloadError(
             f"downloading {url} broke off at {part.stat().st_size} of {total} bytes; run again to resume"
         )
-
-
-class _RangeReader:
-    """A read-only, seekable file over HTTP range requests (enough for :mod:`zipfile`).
-
-    Reads ahead ``block_size`` bytes per request, so that consecutive small
-    reads cost one request; :meth:`prefetch` fetches a known span (a zip
-    member's local header and data) in one request.
-    """
-
-    def __init__(self, url: str, size: int, *, timeout: float, block_size: int = 64 << 10):
-        self.url, self.size, self.timeout, self.block_size = url, size, timeout, block_size
-        self.requests = 0
-        self._pos = 0
-        self._buf_start = 0
-        self._buf = b""
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self.size}[whence]
-        pos = base + offset
-        if pos < 0:
-            raise OSError(f"negative seek position {pos} in {self.url}")
-        self._pos = pos
-        return pos
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            n = self.size - self._pos
-        n = max(0, min(n, self.size - self._pos))
-        if n == 0:
-            return b""
-        start, end = self._pos, self._pos + n
-        if not (self._buf_start <= start and end <= self._buf_start + len(self._buf)):
-            fetch_end = min(self.size, start + max(n, self.block_size))
-            self._buf = self._fetch(start, fetch_end)
-            self._buf_start = start
-        out = self._buf[start - self._buf_start : end - self._buf_start]
-        self._pos = end
-        return out
-
-    def prefetch(self, start: int, length: int) -> None:
-        """Fetch bytes ``[start, start + length)`` (clipped to the file) in one request."""
-        end = min(self.size, start + length)
-        if start < end and not (self._buf_start <= start and end <= self._buf_start + len(self._buf)):
-            self._buf = self._fetch(start, end)
-            self._buf_start = start
-
-    def _fetch(self, start: int, end: int) -> bytes:
-        self.requests += 1
-        with _request(self.url, timeout=self.timeout, start=start, end=end - 1) as response:
-            rng = _content_range(response)
-            if response.status != 206 or rng is None or rng[0] != start:
-                raise DownloadError(f"{self.url}: the server stopped answering range requests (status {response.status})")
-            data = response.read()
-        if len(data) != end - start:
-            raise DownloadError(f"{self.url}: asked for {end - start} bytes at {start}, got {len(data)}")
-        return data
-
-    def close(self) -> None:
-        self._buf = b""
-
-
-def _probe_ranges(url: str, *, timeout: float) -> int | None:
-    """Size of the remote file if the server honours ``Range``, else None."""
-    with _request(url, timeout=timeout, start=0, end=0) as response:
-        if response.status == 206:
-            rng = _content_range(response)
-            if rng is not None and rng[2] is not None:
-                return rng[2]
-        return None
+    return served_md5
 
 
 def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
@@ -407,8 +311,10 @@ def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
 
     def probe() -> None:
         try:
-            with _request(url, timeout=timeout, start=0, end=0):
+            with request(url, timeout=timeout, start=0, end=0, max_tries=1):
                 outcome["ok"] = True
+        except RateLimitedError:
+            outcome["ok"] = True  # it answers; the download itself waits its turn
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             outcome["error"] = exc
 
@@ -460,20 +366,25 @@ def _extract_members(
         parts = _member_target(info.filename, dest, snr, archive)
         if parts is not None:
             targets.append((info, dest / snr / Path(*parts)))
+    remote = isinstance(zf.fp, RangeReader)
+    if remote:
+        targets.sort(key=lambda item: item[0].header_offset)  # the zip's order: spans stream forwards
+    todo = [info for info, target in targets if not (target.exists() and target.stat().st_size == info.file_size)]
+    starts = {group[0].header_offset: group for group in member_spans(todo)} if remote else {}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(targets), desc=desc, unit="file")
+        if remote:
+            zf.fp.on_wait = lambda message: bar.set_postfix_str(message, refresh=True)
     written = []
     try:
         for info, target in targets:
             if not (target.exists() and target.stat().st_size == info.file_size):
-                if isinstance(zf.fp, _RangeReader):
-                    # local header (30 bytes + name + extra field, which may differ
-                    # from the central directory's: allow some slack) and the data
-                    span = 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra) + 1024 + info.compress_size
-                    zf.fp.prefetch(info.header_offset, span)
+                group = starts.get(info.header_offset)
+                if group is not None:  # one request for this member and its neighbours
+                    zf.fp.open_span(group[0].header_offset, span_end(group[-1]) - group[0].header_offset)
                 try:
                     with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
                         shutil.copyfileobj(src, out, 1 << 20)
@@ -731,9 +642,12 @@ def fetch_mimii_subset(
         return dest
 
     url = _base_url(base_url) + name
-    size = _probe_ranges(url, timeout=timeout)
+    notice = (lambda message: print(f"{name}: {message}", file=sys.stderr, flush=True)) if progress else None
+    size, served_md5 = probe_ranges(url, timeout=timeout, on_wait=notice)
     if size is not None:
-        reader = _RangeReader(url, size, timeout=timeout)
+        _check_etag(url, name, served_md5, registry)
+        reader = RangeReader(url, size, timeout=timeout, on_wait=notice)
+        reader.prefetch(max(0, size - _TAIL_BYTES), _TAIL_BYTES)  # end records, zip64 locator: one request
         try:
             zf = zipfile.ZipFile(reader)
         except zipfile.BadZipFile as exc:
@@ -755,6 +669,28 @@ def fetch_mimii_subset(
     record = dict(settings, files={p.relative_to(dest).as_posix(): p.stat().st_size for p in paths})
     atomic_write_text(marker, json.dumps(record, indent=1, sort_keys=True))
     return dest
+
+
+#: Bytes read from the end of a remote zip at once: its end records (and zip64 locator) in one request.
+_TAIL_BYTES = 4 << 10
+
+
+def _check_etag(url: str, name: str, served_md5: str | None, registry) -> None:
+    """Refuse a remote zip whose ETag md5 (Zenodo sends one) differs from the registry's."""
+    if served_md5 is None:
+        return
+    if registry is None:
+        known_hash = MIMII_ARCHIVES[name].known_hash if name in MIMII_ARCHIVES else None
+    else:
+        known_hash = registry.get(name)
+    if known_hash is None:
+        return
+    alg, digest = _parse_hash(known_hash)
+    if alg == "md5" and digest != served_md5:
+        raise DownloadError(
+            f"{url}: the server's ETag gives md5 {served_md5}, but {name} should have md5 {digest}; "
+            "it serves another file (a changed record or a wrong --url)"
+        )
 
 
 def _subset_complete(marker: Path, dest: Path, settings: dict) -> bool:

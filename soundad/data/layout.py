@@ -135,7 +135,14 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
     DataError
         If ``root`` is missing or not a directory, holds no WAV files, or a
         WAV file sits at a place that does not fit the layout (the message
-        names the file and the expected layout).
+        names the file and the expected layout), or two SNR folders are
+        spellings of the same SNR (``0dB`` and ``0_dB``; the message names
+        both).
+
+    Notes
+    -----
+    Symbolic links to folders and files are followed; a folder reached twice
+    (a link loop, or two links to one folder) is read once.
 
     See Also
     --------
@@ -148,20 +155,72 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"data path {str(root_path)!r} is not a directory; expected {_LAYOUT_HINT}")
     root_path = root_path.resolve()
 
-    rows = []
-    for dirpath, dirnames, filenames in os.walk(root_path):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith(".") or not name.lower().endswith(AUDIO_SUFFIXES):
-                continue
-            full = Path(dirpath) / name
-            rows.append(_parse_clip(root_path, full))
+    rows = [_parse_clip(root_path, full) for full in _wav_files(root_path)]
     if not rows:
         raise DataError(f"no WAV files (or FLAC) found under {str(root_path)!r}; expected {_LAYOUT_HINT}")
 
+    _check_snr_spellings(rows, root_path)
     clips = pd.DataFrame(rows, columns=list(LAYOUT_COLUMNS))
     clips = clips.sort_values("clip_id", kind="stable").reset_index(drop=True)
     return clips
+
+
+def _wav_files(root: Path) -> list[Path]:
+    """Every visible ``*.wav`` (or ``*.flac``) under ``root``, following symbolic links to folders and files.
+
+    Every folder is entered once: a link to a folder that is reachable without
+    links, or to one already walked (a loop back to an ancestor, two links to
+    one folder), is skipped, so a loop cannot make the walk endless and no clip
+    is listed twice. Paths keep the link's name (the layout is read from the
+    path under ``root``, not from the target's).
+    """
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    real = set()  # folders reachable without links: a link to one of them adds nothing
+    for dirpath, _, _ in os.walk(root):
+        info = os.stat(dirpath)
+        real.add((info.st_dev, info.st_ino))
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = os.stat(dirpath)
+        if (here.st_dev, here.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((here.st_dev, here.st_ino))
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                try:
+                    target = os.stat(full)
+                except OSError:
+                    continue  # a broken link
+                if (target.st_dev, target.st_ino) in real | seen:
+                    continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in filenames:
+            full = Path(dirpath) / name
+            if name.startswith(".") or not name.lower().endswith(AUDIO_SUFFIXES) or not full.is_file():
+                continue
+            found.append(full)
+    return found
+
+
+def _check_snr_spellings(rows: list[dict], root: Path) -> None:
+    """Raise DataError if two SNR folders mean the same SNR (``0dB`` and ``0_dB``): one group, counted twice."""
+    folders: dict[str, set[str]] = {}
+    for row in rows:
+        folders.setdefault(row["snr"], set()).add(row["clip_id"].split("/", 1)[0])
+    clashes = {snr: sorted(names) for snr, names in folders.items() if len(names) > 1}
+    if clashes:
+        snr, names = next(iter(sorted(clashes.items())))
+        raise DataError(
+            f"folders {' and '.join(repr(n) for n in names)} under {str(root)!r} are both SNR {snr}: "
+            "their clips would be merged into one group (copies of a clip could land in both train and test); "
+            "keep one of them, or move the other out of the data directory"
+        )
 
 
 def _parse_clip(root: Path, full: Path) -> dict:

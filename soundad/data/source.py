@@ -286,14 +286,18 @@ def _try_subset(cache: Path, kw: dict, *, base_url, timeout: float, progress: bo
     if _subset_complete(marker, dest, settings):
         return DataSource(root=dest.resolve(), name=_subset_name(kw), kind="mimii-subset")
     if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
+        warnings.warn(f"data='auto': not fetching the MIMII subset because ${OFFLINE_ENV} is set; using local data",
+                      stacklevel=3)
         return None
     url = _base_url(base_url) + settings["archive"]
     if not is_reachable(url, timeout=timeout):
+        warnings.warn(f"data='auto': {url} did not answer within {timeout:g} s (offline?); using local data",
+                      stacklevel=3)
         return None
     try:
         root = fetch_mimii_subset(dest, base_url=base_url, progress=progress, **kw)
     except (DownloadError, DataError) as exc:
-        warnings.warn(f"could not fetch the MIMII subset ({exc}); using the embedded real MIMII sample instead", stacklevel=3)
+        warnings.warn(f"data='auto': could not fetch the MIMII subset ({exc}); using local data", stacklevel=3)
         return None
     return DataSource(root=root.resolve(), name=_subset_name(kw), kind="mimii-subset")
 

@@ -118,11 +118,12 @@ def random_split(clips: pd.DataFrame, *, train_fraction: float = 0.5, seed: int 
     for key, group in table.groupby(list(GROUP_COLUMNS), sort=True):
         normal = group[group["label"] == "normal"].sort_values("clip_id", kind="stable")
         n_train = int(round(float(train_fraction) * len(normal)))
+        if len(normal) < 2:  # one to fit the detector on, one to test: no train_fraction helps
+            raise DataError(f"group {_name(key)} has {len(normal)} normal clip(s); a split needs at least 2 "
+                            "(one to train on, one to test): add normal clips to it or leave the group out")
         if n_train == 0:
-            raise DataError(
-                f"group {_name(key)} has {len(normal)} normal clips: train_fraction={train_fraction} "
-                "leaves none to train on; add normal clips or raise train_fraction"
-            )
+            raise DataError(f"group {_name(key)} has {len(normal)} normal clips: train_fraction={train_fraction} "
+                            f"leaves none to train on; use train_fraction={0.5 / len(normal) + 0.01:.2f} or more")
         rng = np.random.default_rng([int(seed), zlib.crc32(_name(key).encode("utf-8"))])
         chosen = rng.permutation(len(normal))[:n_train]
         split[normal.index[np.sort(chosen)]] = "train"

@@ -1,0 +1,155 @@
+"""What each ``soundad`` subcommand checks before it does any work (chapter 06).
+
+One function per subcommand, taking its parsed options: the command line
+calls :func:`check_command` right after parsing, so a bad option, a device
+this torch build lacks, an output directory that is a file or read-only, a
+missing checkpoint or clips too short to window are all reported in one line
+before the first clip is read -- never after an hour of extraction.
+
+The checks themselves live in :mod:`soundad.validate`, the backbones'
+:func:`~soundad.backbones.check_weights_available` and the data stage's
+:func:`~soundad.data.check_clip_headers`; this module only maps options onto
+them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from soundad.errors import ParameterError
+from soundad.validate import (
+    check_backbone_names,
+    check_device,
+    check_image_size,
+    check_seed,
+    check_writable_dir,
+)
+
+__all__ = ["check_command", "min_clip_seconds"]
+
+
+def min_clip_seconds() -> float:
+    """Shortest clip [s] the command line's mel windows (``MelConfig()``, ``WindowConfig()``) fit in."""
+    from soundad.features import MelConfig, WindowConfig
+
+    mel, window = MelConfig(), WindowConfig()
+    # frames = 1 + n_samples // hop_length must reach window.length
+    return (window.length - 1) * mel.hop_length / mel.sr
+
+
+def check_command(args: argparse.Namespace) -> None:
+    """Run the checks of ``args.command``; raise a SoundadError for the first problem found."""
+    checks = {"synth": _synth, "download": _download, "extract": _extract, "reproduce": _reproduce,
+              "bench": _bench}
+    check = checks.get(args.command)
+    if check is not None:
+        check(args)
+
+
+def _synth(args) -> None:
+    check_seed(args.seed)
+    shortest = min_clip_seconds()
+    if not args.duration >= shortest:
+        raise ParameterError(
+            f"--duration {args.duration:g}: clips shorter than {shortest:.3f} s hold no complete mel window "
+            f"(64 frames at hop 512, 16 kHz), so 'soundad extract' could not use them; "
+            f"use --duration {shortest:.2f} or more (MIMII's clips are 10 s)"
+        )
+    check_writable_dir(args.out, option="OUT")
+
+
+def _download(args) -> None:
+    check_writable_dir(args.dest, option="DEST")
+
+
+def _resolved(device: str) -> str:
+    """The device ``device`` ("auto" included) runs on, e.g. "cuda" or "cpu": whose memory counts."""
+    from soundad.backbones import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _batch_size(args, device: str) -> int:
+    if args.batch_size is not None:
+        return args.batch_size
+    from soundad.backbones import resolve_device
+    from soundad.extract import default_batch_size
+
+    return default_batch_size(resolve_device(device))
+
+
+def _models(backbones, weights, layers, device: str, image_size, batch_size) -> None:
+    """Names, image size, weights and layers of every (backbone, weights, layer) asked for."""
+    from soundad.backbones import check_weights_available
+
+    check_backbone_names(backbones)
+    check_image_size(image_size, backbones=backbones, batch_size=batch_size, device=_resolved(device))
+    for name in backbones:
+        for tag in weights:
+            check_weights_available(name, tag)
+    custom = [layer for layer in layers if layer is not None]
+    if custom:
+        import warnings
+
+        from soundad.backbones import load_backbone
+
+        for name in backbones:  # a random-weights copy on the CPU: cheap, and the nodes are the same
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for layer in custom:
+                    load_backbone(name, weights="random", layer=layer, device="cpu", cpu_fusion=False, fuse_bn=False)
+
+
+def _clips(data, args) -> None:
+    """Headers of every clip under ``data``: sample rates (warn or refuse) and lengths."""
+    path = Path(data).expanduser()
+    if not path.is_dir():
+        return  # not a directory ("auto", a missing path): the command's own reading reports it
+    from soundad.data import check_clip_headers, read_layout
+
+    clips = read_layout(path)
+    shortest = min_clip_seconds()
+    check_clip_headers(
+        clips["path"], strict_rate=getattr(args, "strict_rate", False), min_seconds=shortest, channel=args.channel,
+        short_advice=("the command line needs longer clips (synthetic ones: soundad synth --duration 10); "
+                      "from Python, extract_features(..., window=WindowConfig(length=...)) takes shorter windows"),
+    )
+
+
+def _extract(args) -> None:
+    check_device(args.device)
+    check_writable_dir(args.out, option="--out")
+    if args.cache is not None:
+        check_writable_dir(args.cache, option="--cache")
+    _models([args.backbone], [args.weights], [args.layer], args.device, args.image_size,
+            _batch_size(args, args.device))
+    _clips(args.data, args)
+
+
+def _reproduce(args) -> None:
+    check_seed(args.seed)
+    check_device(args.device)
+    check_writable_dir(args.out, option="--out")
+    if args.cache is not None:
+        check_writable_dir(args.cache, option="--cache")
+    _models(list(args.backbones), list(args.weights), list(args.layers), args.device, args.image_size,
+            _batch_size(args, args.device))
+    _clips(args.data, args)
+
+
+def _bench(args) -> None:
+    check_seed(args.seed)
+    check_backbone_names(list(args.backbone))
+    check_device(args.device)
+    batch = _batch_size(args, args.device)
+    check_image_size(args.image_size, backbones=list(args.backbone), batch_size=batch, device=_resolved(args.device))
+    if args.json is not None:
+        json_path = Path(args.json).expanduser()
+        if json_path.is_dir():
+            raise ParameterError(f"--json {str(json_path)!r} is a directory, expected a file path")
+        check_writable_dir(json_path.parent, option="--json's directory")
+    if args.data is not None:
+        from soundad.data import read_layout
+
+        read_layout(args.data)
