@@ -62,6 +62,7 @@ from soundad.backbones import (
 )
 from soundad.cache import FeatureCache
 from soundad.fingerprints import FingerprintIndex
+from soundad.cuda_forward import cuda_options, make_forward
 from soundad.front_end import ClipAudio, resolve_front_end
 from soundad.errors import DataError, ParameterError
 from soundad.features import (
@@ -409,6 +410,8 @@ def extract_features(
     cpu_fusion: bool = True,
     verify_cache: bool = False,
     front_end: str = "auto",
+    autocast: bool = False,
+    compile_mode: str | None = None,
     strict_rate: bool = False,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
@@ -468,6 +471,12 @@ def extract_features(
         ``"auto"``: torch on a GPU, on a CPU the faster one as measured
         (:data:`soundad.front_end.CPU_DEFAULT`). The two agree to float32
         rounding; the torch one is part of the cache key.
+    autocast : bool, default=False
+        CUDA only: float16 autocast of the forward pass
+        (:mod:`soundad.cuda_forward`). Part of the cache key when on.
+    compile_mode : {None, "default", "reduce-overhead", "max-autotune"}, default=None
+        CUDA only: :func:`torch.compile` the backbone with this mode
+        (``"reduce-overhead"`` uses CUDA graphs). Part of the cache key when on.
     strict_rate : bool, default=False
         Clips not at ``mel.sr`` are resampled with one warning naming their
         rates (:func:`soundad.data.check_clip_headers`); True refuses them.
@@ -520,6 +529,7 @@ def extract_features(
         warnings.warn("half=True needs a GPU; computing in float32 on the CPU", stacklevel=2)
         half = False
     front = resolve_front_end(front_end, dev)
+    autocast, compile_mode = cuda_options(dev, autocast=autocast, compile_mode=compile_mode)
     ids, paths = _clip_table(clips)
     from soundad.data import check_clip_headers  # the data stage; imported lazily
 
@@ -531,6 +541,8 @@ def extract_features(
                          channels_last=channels_last, cpu_fusion=cpu_fusion)
     if front == "torch":  # the librosa front end keeps the key that existing caches were written under
         settings["numerics"]["front_end"] = "torch"
+    if autocast or compile_mode:  # likewise: added only when on
+        settings["numerics"].update(autocast=autocast, compile_mode=compile_mode)
 
     # 1. Look every clip up in the cache before touching the model.
     per_clip: list[np.ndarray | None] = [None] * len(paths)
@@ -577,6 +589,7 @@ def extract_features(
         if half:
             model = model.half()
         model.warm_up(batch_size)  # the fused CPU graph optimises itself on its first calls
+        forward = make_forward(model, batch_size=batch_size, autocast=autocast, compile_mode=compile_mode)
         load_seconds = time.perf_counter() - t0
         # With workers, each hands over a chunk of clips at a time (see _ClipWindows).
         todo_paths = [paths[i] for i in todo]
@@ -625,7 +638,7 @@ def extract_features(
                 images = _draw_images(take, lut, config=image, channels_last=channels_last)
                 if half:
                     images = images.half()
-                feats = model(images).float()
+                feats = forward(images)
                 if depth:
                     host = feats.to("cpu", non_blocking=True)  # into pinned memory, in stream order
                     ready = torch.cuda.Event()

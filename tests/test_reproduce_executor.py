@@ -58,3 +58,32 @@ def test_dask_local_cluster_gives_identical_results(serial, synth, tmp_path):
 def test_executor_must_be_an_executor(synth, tmp_path):
     with pytest.raises(ParameterError, match="concurrent.futures.Executor"):
         run_grid(synth, out=tmp_path, executor="dask://localhost", **tiny_settings())
+
+
+def test_grid_executor_options(monkeypatch):
+    import builtins
+
+    from soundad.cli import build_parser
+    from soundad.executors import grid_executor
+
+    with grid_executor() as executor:
+        assert executor is None
+    with grid_executor(workers=1) as executor:
+        assert executor is None
+    with pytest.raises(ParameterError, match="not both"):
+        with grid_executor(workers=2, dask_scheduler="tcp://localhost:8786"):
+            pass
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith("dask"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(ParameterError, match=r"pip install 'soundad\[dask\]'"):
+        with grid_executor(dask_scheduler="tcp://localhost:8786"):
+            pass
+    args = build_parser().parse_args(["reproduce", "--data", "d", "--out", "o", "--workers", "2",
+                                      "--front-end", "torch"])
+    assert args.workers == 2 and args.dask_scheduler is None and args.front_end == "torch"
