@@ -25,10 +25,16 @@ How it is organised, and why:
   already uses every core, so by default preprocessing runs in-process between
   batches: it costs a few percent of the forward pass once numpy's BLAS is
   held to one thread (see :func:`default_num_workers` for the measurements).
+- **Front end.** With ``front_end="torch"`` (the default on a GPU) the workers
+  only read and decode; resampling, STFT, mel and dB run batched on the compute
+  device (:mod:`soundad.spectrogram_torch`, chosen in :mod:`soundad.front_end`).
 - **Cache.** With ``cache_dir`` set, each clip's features are stored on disk
   (:mod:`soundad.cache`, written by background threads). All clips are looked up *first*; the backbone is
   loaded only if something is missing, so a warm rerun touches neither the
-  model nor the network.
+  model nor the network. Each audio file's content fingerprint is remembered
+  by (device, inode, size, mtime_ns) (:mod:`soundad.fingerprints`), so a warm
+  rerun stats the audio files instead of hashing them (``verify_cache=True``
+  rehashes).
 - **Deterministic.** Same clips, settings and machine -> identical features:
   the worker order is fixed, batches are always cut at the same windows, and
   random weights come from ``seed``. (A clip computed in a different batch --
