@@ -627,15 +627,11 @@ def run_grid(
                                  batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
                                  verify_cache=verify_cache, front_end=front_end)
                 if executor is not None:  # tasks read the features back from the cache just filled
-                    extraction = dict(backbone=backbone, weights=weight, layer=layer, mel=mel, window=window,
-                                      image=image, channel=channel, device=feats.stats["device"],
-                                      batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=False,
-                                      front_end=front_end)
                     for unit, pending in todo.items():
                         for method, fp in pending:
                             tasks.append((method, unit, executor.submit(
                                 detector_cell, method, groups[unit], _cell_path(out, method, unit), fp,
-                                extraction=extraction, seed=repeat_seed(seed, unit[0]),
+                                cache_dir=cache_dir, settings=feats.settings, seed=repeat_seed(seed, unit[0]),
                                 params=detector_params.get(method.detector, {}))))
                     continue
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
@@ -737,18 +733,18 @@ def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, de
     )
 
 
-def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, extraction: Mapping,
-                  seed: int, params: Mapping[str, Any]) -> float:
+def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, cache_dir,
+                  settings: Mapping[str, Any], seed: int, params: Mapping[str, Any]) -> float:
     """One transfer-learning cell as an independent task (see ``run_grid(executor=...)``).
 
-    The group's features come from the feature cache (``extraction`` holds the
-    arguments of :func:`soundad.extract.extract_features` the grid used); the
-    cell is written atomically to ``path``. Returns its run time [s].
+    The group's features are read from the feature cache (``settings``: the
+    cache settings of the extraction the grid ran); no model is loaded, so
+    the task needs neither a GPU nor the weights. The cell is written
+    atomically to ``path``. Returns its run time [s].
     """
     t0 = time.perf_counter()
-    feats = _extract(group, **extraction)
-    rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
-    scores, n_train, n_windows = _run_detector(feats.features, rows_of, group, method.detector, seed=seed,
+    features, rows_of = _cached_features(group, cache_dir=cache_dir, settings=settings)
+    scores, n_train, n_windows = _run_detector(features, rows_of, group, method.detector, seed=seed,
                                                params=params)
     seconds = time.perf_counter() - t0
     _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
@@ -767,6 +763,25 @@ def baseline_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: 
     _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
                 n_train_windows=n_windows, scores=scores, seconds=seconds)
     return seconds
+
+
+def _cached_features(group: pd.DataFrame, *, cache_dir, settings: Mapping[str, Any]) -> tuple[np.ndarray, pd.Series]:
+    """The group's window features from the feature cache, and each clip's rows."""
+    from soundad.cache import FeatureCache
+    from soundad.fingerprints import FingerprintIndex
+
+    cache = FeatureCache(cache_dir, settings)
+    index = FingerprintIndex(cache_dir)
+    arrays, rows, start = [], {}, 0
+    for clip_id, clip_path in zip(group["clip_id"], group["path"]):
+        array = cache.load(index.fingerprint(clip_path))
+        if array is None:
+            raise DataError(f"the features of {str(clip_path)!r} are not in the feature cache {str(cache_dir)!r}; "
+                            "every worker must see the same cache directory (a shared file system)")
+        arrays.append(array)
+        rows[clip_id] = np.arange(start, start + len(array))
+        start += len(array)
+    return np.concatenate(arrays), pd.Series(rows)
 
 
 def _group_key(group: pd.DataFrame) -> tuple[str, ...]:
