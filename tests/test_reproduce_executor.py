@@ -87,3 +87,12 @@ def test_grid_executor_options(monkeypatch):
     args = build_parser().parse_args(["reproduce", "--data", "d", "--out", "o", "--workers", "2",
                                       "--front-end", "torch"])
     assert args.workers == 2 and args.dask_scheduler is None and args.front_end == "torch"
+
+
+def test_unreachable_dask_scheduler_is_one_clear_error():
+    pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    from soundad.executors import grid_executor
+
+    with pytest.raises(ParameterError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        with grid_executor(dask_scheduler="tcp://127.0.0.1:9", timeout=1):
+            pass
