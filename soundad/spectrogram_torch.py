@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig, mel_filter_bank
 
-__all__ = ["mel_db", "mel_windows", "resample", "AMIN"]
+__all__ = ["mel_db", "mel_windows", "batched_clip_windows", "resample", "AMIN"]
 
 #: librosa.power_to_db's floor on power values (and on the reference).
 AMIN = 1e-10
