@@ -201,6 +201,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache_dir=args.cache,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
+        front_end=args.front_end,
         strict_rate=args.strict_rate,
     )
     out = save_features(wf, args.out)
@@ -216,13 +218,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from soundad.evaluate import render_markdown
+    from soundad.executors import grid_executor
+
+    # --workers / --dask-scheduler: the cells run as tasks there (dask checked before any work)
+    with grid_executor(workers=args.workers, dask_scheduler=args.dask_scheduler) as executor:
+        results = _run_grid_from_args(args, executor)
+    return _print_reproduction(args, results)
+
+
+def _run_grid_from_args(args: argparse.Namespace, executor):
     from soundad.reproduce import run_grid
 
     baseline_params = {}
     if args.ae_epochs is not None:
         baseline_params = {name: {"max_epochs": args.ae_epochs} for name in ("conv_ae", "dense_ae")}
-    results = run_grid(
+    return run_grid(
         args.data,
         backbones=args.backbones,
         weights=args.weights,
@@ -241,10 +251,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         baseline_params=baseline_params,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
+        front_end=args.front_end,
+        executor=executor,
     )
+
+
+def _print_reproduction(args: argparse.Namespace, results) -> int:
     import pandas as pd
 
-    from soundad.evaluate import format_ci
+    from soundad.evaluate import format_ci, render_markdown
     from soundad.report import interval_table
 
     ok = results[results["auc"].notna()]
@@ -325,6 +341,12 @@ def _add_extraction_options(p) -> None:
                         "from it")
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    p.add_argument("--verify-cache", action="store_true",
+                   help="rehash every audio file instead of trusting the fingerprints the cache remembers "
+                        "by (device, inode, size, mtime); catches in-place edits that keep size and mtime")
+    p.add_argument("--front-end", default="auto", choices=("auto", "librosa", "torch"),
+                   help="where audio becomes mel windows: librosa in the loader, or torch batched on the "
+                        "device; auto: torch on a GPU, librosa on a CPU (faster there, as measured)")
     p.add_argument("--strict-rate", action="store_true",
                    help="refuse clips not at 16 kHz instead of resampling them (with one warning)")
 
@@ -476,6 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ae-epochs", type=_positive_int, default=None, metavar="N",
                    help="most training epochs of each autoencoder baseline (default: the baseline's own)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (reused to resume)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="run the grid's cells in N local processes (features are extracted first, once)")
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run the grid's cells on a Dask cluster, e.g. tcp://host:8786 (needs "
+                        "pip install 'soundad[dask]'; workers must see --data, --cache and --out)")
     _add_quiet(p)
     p.set_defaults(func=cmd_reproduce)
 
