@@ -20,7 +20,9 @@ NOISY_WARNINGS = (
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
     # No file path and no "...Warning:" prefix on the page: one line saying who noticed what.
-    origin = Path(str(filename)).parent.name or "python"
+    origin = Path(str(filename)).parent.name
+    if not origin or origin.startswith("ipykernel"):  # raised for a notebook cell: no package to name
+        return f"note: {message}\n"
     return f"note from {origin}: {message}\n"
 
 
