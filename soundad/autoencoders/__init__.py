@@ -35,7 +35,7 @@ Modules
 :mod:`~soundad.autoencoders.networks`   :class:`DenseAutoencoder`,
                                         :class:`ConvAutoencoder` (torch modules)
 :mod:`~soundad.autoencoders.base`       :class:`AutoencoderDetector` (training
-                                        loop, scoring), :data:`TRAINING_CONSTRAINTS`
+                                        loop, scoring), :data:`TRAINING_RULES`
 :mod:`~soundad.autoencoders.dense`      :class:`DenseAutoencoderDetector`
 :mod:`~soundad.autoencoders.conv`       :class:`ConvAutoencoderDetector`
 =====================================  =========================================
@@ -45,7 +45,7 @@ Everything is importable from :mod:`soundad.autoencoders` itself.
 
 from __future__ import annotations
 
-from soundad.autoencoders.base import TRAINING_CONSTRAINTS, AutoencoderDetector
+from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.conv import ConvAutoencoderDetector
 from soundad.autoencoders.dense import DenseAutoencoderDetector
 from soundad.autoencoders.frames import dense_ae_frames
@@ -58,7 +58,7 @@ __all__ = [
     "ConvAutoencoderDetector",
     "DenseAutoencoder",
     "DenseAutoencoderDetector",
-    "TRAINING_CONSTRAINTS",
+    "TRAINING_RULES",
     "dense_ae_frames",
     "resolve_device",
 ]

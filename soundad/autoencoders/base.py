@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import copy
 import math
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
@@ -24,20 +22,21 @@ from tqdm.auto import tqdm
 
 from soundad.backbones import resolve_device
 from soundad.detectors import CONTAMINATION, QuantileOffsetMixin
+from soundad.params import BOOLEAN, Interval, Options, check_params
 
-__all__ = ["TRAINING_CONSTRAINTS", "AutoencoderDetector"]
+__all__ = ["TRAINING_RULES", "AutoencoderDetector"]
 
 #: Parameter rules of the training settings both autoencoder detectors share.
-TRAINING_CONSTRAINTS = {
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "patience": [Interval(Integral, 1, None, closed="left")],
+TRAINING_RULES = {
+    "max_epochs": [Interval(int, 1, None, closed="left")],
+    "batch_size": [Interval(int, 1, None, closed="left")],
+    "learning_rate": [Interval(float, 0, None, closed="neither")],
+    "validation_fraction": [Interval(float, 0, 1, closed="left")],
+    "patience": [Interval(int, 1, None, closed="left")],
     "contamination": CONTAMINATION,
-    "random_state": [Interval(Integral, 0, None, closed="left"), None],
-    "device": [StrOptions({"auto", "cpu", "cuda"})],
-    "progress": ["boolean"],
+    "random_state": [Interval(int, 0, None, closed="left"), None],
+    "device": [Options("auto", "cpu", "cuda")],
+    "progress": [BOOLEAN],
 }
 
 
@@ -82,7 +81,7 @@ class AutoencoderDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_params(self)
         X = self._check_X(X, reset=True)
         rng = np.random.default_rng(self.random_state)
         torch_seed = int(rng.integers(2**31 - 1))

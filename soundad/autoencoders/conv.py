@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array
 
-from soundad.autoencoders.base import TRAINING_CONSTRAINTS, AutoencoderDetector
+from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.networks import ConvAutoencoder
 from soundad.detectors import check_finite
 from soundad.errors import ParameterError
+from soundad.params import InstanceOf, Interval
 
 __all__ = ["ConvAutoencoderDetector"]
 
@@ -54,10 +52,10 @@ class ConvAutoencoderDetector(AutoencoderDetector):
     """
 
     _name = "conv AE"
-    _parameter_constraints = {
-        "channels": [tuple, list],
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        **TRAINING_CONSTRAINTS,
+    parameter_rules = {
+        "channels": [InstanceOf((tuple, list), "a tuple of channel counts")],
+        "latent": [Interval(int, 1, None, closed="left")],
+        **TRAINING_RULES,
     }
 
     def __init__(

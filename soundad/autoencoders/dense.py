@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
-from soundad.autoencoders.base import TRAINING_CONSTRAINTS, AutoencoderDetector
+from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.networks import DenseAutoencoder
 from soundad.detectors import validate_features
+from soundad.params import InstanceOf, Interval
 
 __all__ = ["DenseAutoencoderDetector"]
 
@@ -64,10 +62,10 @@ class DenseAutoencoderDetector(AutoencoderDetector):
     """
 
     _name = "dense AE"
-    _parameter_constraints = {
-        "hidden": [tuple, list],
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        **TRAINING_CONSTRAINTS,
+    parameter_rules = {
+        "hidden": [InstanceOf((tuple, list), "a tuple of layer sizes")],
+        "latent": [Interval(int, 1, None, closed="left")],
+        **TRAINING_RULES,
     }
 
     def __init__(

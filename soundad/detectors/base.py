@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
+
+from soundad.params import Interval
 
 __all__ = ["CONTAMINATION", "QuantileOffsetMixin"]
 
@@ -52,5 +51,5 @@ class QuantileOffsetMixin:
 
 
 #: Allowed values of ``contamination``: a float in (0, 0.5].
-CONTAMINATION = [Interval(Real, 0, 0.5, closed="right")]
+CONTAMINATION = [Interval(float, 0, 0.5, closed="right")]
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from soundad.errors import ParameterError
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _sk_validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-    _sk_validate_data = None
 
 __all__ = ["FiniteCheck", "check_finite", "validate_features"]
 
@@ -70,12 +65,29 @@ def check_finite(X: np.ndarray, *, name: str = "X") -> None:
 
 
 def validate_features(estimator, X, *, reset: bool, allow_nd: bool = False) -> np.ndarray:
-    """Validate ``X`` (and set/check ``n_features_in_``), then check it is finite."""
-    params = dict(reset=reset, dtype=[np.float64, np.float32], allow_nd=allow_nd)
-    if _sk_validate_data is not None:
-        X = _sk_validate_data(estimator, X, ensure_all_finite=False, **params)
-    else:  # pragma: no cover - scikit-learn < 1.6
-        X = estimator._validate_data(X, force_all_finite=False, **params)
+    """Check ``X`` for a detector's ``fit`` (``reset=True``) or scoring (``reset=False``).
+
+    scikit-learn's public ``validate_data`` converts ``X`` to a float array
+    and sets (``reset=True``) or checks ``n_features_in_`` (and feature names);
+    then :func:`check_finite` names any NaN or inf.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator
+        The estimator whose ``n_features_in_`` is set or checked.
+    X : array-like [shape=(n_samples, n_features)]
+    reset : bool
+        True in ``fit``, False afterwards.
+    allow_nd : bool, default=False
+        Accept arrays with more than two dimensions.
+
+    Returns
+    -------
+    X : np.ndarray of float64 or float32
+    """
+    X = validate_data(
+        estimator, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=allow_nd, ensure_all_finite=False
+    )
     check_finite(X)
     return X
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.mixture import GaussianMixture
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from soundad.detectors.base import CONTAMINATION, QuantileOffsetMixin
 from soundad.detectors.checks import validate_features
 from soundad.errors import ParameterError
+from soundad.params import RANDOM_STATE, Interval, Options, check_params
 
 __all__ = ["GaussianMixtureDetector"]
 
@@ -66,14 +64,14 @@ class GaussianMixtureDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
-        "reg_covar": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+    parameter_rules = {
+        "n_components": [Interval(int, 1, None, closed="left")],
+        "covariance_type": [Options("full", "tied", "diag", "spherical")],
+        "reg_covar": [Interval(float, 0, None, closed="left")],
+        "max_iter": [Interval(int, 1, None, closed="left")],
+        "n_init": [Interval(int, 1, None, closed="left")],
         "contamination": CONTAMINATION,
-        "random_state": ["random_state"],
+        "random_state": [RANDOM_STATE],
     }
 
     def __init__(
@@ -108,7 +106,7 @@ class GaussianMixtureDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_params(self)
         X = validate_features(self, X, reset=True)
         if X.shape[0] < self.n_components:
             raise ParameterError(

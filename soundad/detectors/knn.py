@@ -6,12 +6,12 @@ from numbers import Integral
 
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from soundad.detectors.base import CONTAMINATION, QuantileOffsetMixin
 from soundad.detectors.checks import validate_features
 from soundad.errors import ParameterError
+from soundad.params import InstanceOf, Interval, check_params
 
 __all__ = ["KNNDetector"]
 
@@ -42,11 +42,11 @@ class KNNDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    _parameter_constraints = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "metric": [str],
+    parameter_rules = {
+        "n_neighbors": [Interval(int, 1, None, closed="left")],
+        "metric": [InstanceOf((str,), "a metric name (str)")],
         "contamination": CONTAMINATION,
-        "n_jobs": [Integral, None],
+        "n_jobs": [InstanceOf((Integral,), "an integer"), None],
     }
 
     def __init__(self, *, n_neighbors=5, metric="euclidean", contamination=0.1, n_jobs=None):
@@ -67,7 +67,7 @@ class KNNDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_params(self)
         X = validate_features(self, X, reset=True)
         if self.n_neighbors >= X.shape[0]:
             raise ParameterError(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.covariance import EmpiricalCovariance, LedoitWolf
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from soundad.detectors.base import CONTAMINATION, QuantileOffsetMixin
 from soundad.detectors.checks import validate_features
 from soundad.errors import ParameterError
+from soundad.params import Options, check_params
 
 __all__ = ["MahalanobisDetector"]
 
@@ -38,8 +38,8 @@ class MahalanobisDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    _parameter_constraints = {
-        "covariance": [StrOptions({"ledoit_wolf", "empirical"})],
+    parameter_rules = {
+        "covariance": [Options("ledoit_wolf", "empirical")],
         "contamination": CONTAMINATION,
     }
 
@@ -59,7 +59,7 @@ class MahalanobisDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_params(self)
         X = validate_features(self, X, reset=True)
         if X.shape[0] < 2:
             raise ParameterError(

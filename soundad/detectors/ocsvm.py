@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.svm import OneClassSVM
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from soundad.detectors.checks import validate_features
+from soundad.params import RANDOM_STATE, Interval, Options, check_params
 
 __all__ = ["OneClassSVMDetector"]
 
@@ -45,12 +43,12 @@ class OneClassSVMDetector(OutlierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    _parameter_constraints = {
-        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
-        "nu": [Interval(Real, 0, 1, closed="right")],
-        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
-        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
+    parameter_rules = {
+        "kernel": [Options("rbf", "linear", "poly", "sigmoid")],
+        "nu": [Interval(float, 0, 1, closed="right")],
+        "gamma": [Options("scale", "auto"), Interval(float, 0, None, closed="neither")],
+        "max_samples": [Interval(int, 1, None, closed="left"), None],
+        "random_state": [RANDOM_STATE],
     }
 
     def __init__(self, *, kernel="rbf", nu=0.1, gamma="scale", max_samples=10_000, random_state=None):
@@ -72,7 +70,7 @@ class OneClassSVMDetector(OutlierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_params(self)
         X = validate_features(self, X, reset=True)
         if self.max_samples is not None and X.shape[0] > self.max_samples:
             rng = np.random.default_rng(self.random_state)

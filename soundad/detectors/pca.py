@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from soundad.detectors.checks import validate_features
+from soundad.params import BOOLEAN, RANDOM_STATE, Interval, check_params
 
 __all__ = ["ClampedPCA"]
 
@@ -43,14 +43,14 @@ class ClampedPCA(TransformerMixin, BaseEstimator):
         Number of input features seen in ``fit``.
     """
 
-    _parameter_constraints = {
+    parameter_rules = {
         "n_components": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="neither"),
+            Interval(int, 1, None, closed="left"),
+            Interval(float, 0, 1, closed="neither"),
             None,
         ],
-        "whiten": ["boolean"],
-        "random_state": ["random_state"],
+        "whiten": [BOOLEAN],
+        "random_state": [RANDOM_STATE],
     }
 
     def __init__(self, n_components=None, *, whiten=False, random_state=None):
@@ -59,7 +59,7 @@ class ClampedPCA(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        self._validate_params()
+        check_params(self)
         X = validate_features(self, X, reset=True)
         n_samples, n_features = X.shape
         limit = min(n_samples, n_features)
