@@ -31,7 +31,7 @@ Notes
 Modules
 -------
 =====================================  =========================================
-:mod:`~soundad.autoencoders.frames`     :func:`dense_ae_frames`
+:mod:`~soundad.autoencoders.frames`     :func:`dense_ae_frames`, :data:`DENSE_AE_N_MELS`
 :mod:`~soundad.autoencoders.networks`   :class:`DenseAutoencoder`,
                                         :class:`ConvAutoencoder` (torch modules)
 :mod:`~soundad.autoencoders.base`       :class:`AutoencoderDetector` (training
@@ -48,7 +48,7 @@ from __future__ import annotations
 from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.conv import ConvAutoencoderDetector
 from soundad.autoencoders.dense import DenseAutoencoderDetector
-from soundad.autoencoders.frames import dense_ae_frames
+from soundad.autoencoders.frames import DENSE_AE_N_MELS, dense_ae_frames
 from soundad.autoencoders.networks import ConvAutoencoder, DenseAutoencoder
 from soundad.backbones import resolve_device
 
@@ -56,6 +56,7 @@ __all__ = [
     "AutoencoderDetector",
     "ConvAutoencoder",
     "ConvAutoencoderDetector",
+    "DENSE_AE_N_MELS",
     "DenseAutoencoder",
     "DenseAutoencoderDetector",
     "TRAINING_RULES",

@@ -1,4 +1,11 @@
-"""Input of the dense autoencoder baseline: stacked log-mel frames (chapter 05)."""
+"""Input of the dense autoencoder baseline: stacked log-mel frames (chapter 05).
+
+The STFT settings (``n_fft``, ``hop_length``, ``power``) default to those of
+:class:`soundad.features.MelConfig`, so that they have one name and one
+default in soundad. The number of mel bands does not: the MIMII / DCASE 2020
+baseline uses :data:`DENSE_AE_N_MELS` = 64 bands (320 inputs for 5 frames),
+while the images of the transfer-learning path use ``MelConfig.n_mels`` = 128.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,23 @@ from numbers import Integral
 import numpy as np
 
 from soundad.errors import ParameterError
+from soundad.features import MelConfig
 
-__all__ = ["dense_ae_frames"]
+__all__ = ["DENSE_AE_N_MELS", "dense_ae_frames"]
+
+#: Mel bands of the MIMII / DCASE 2020 dense autoencoder baseline.
+DENSE_AE_N_MELS = 64
 
 
 def dense_ae_frames(
     y: np.ndarray,
     *,
     sr: int,
-    n_mels: int = 64,
-    n_fft: int = 1024,
-    hop_length: int = 512,
+    n_mels: int = DENSE_AE_N_MELS,
+    n_fft: int = MelConfig.n_fft,
+    hop_length: int = MelConfig.hop_length,
     frames: int = 5,
-    power: float = 2.0,
+    power: float = MelConfig.power,
 ) -> np.ndarray:
     """Stacked log-mel frames, the input of the MIMII / DCASE 2020 dense autoencoder.
 
@@ -35,15 +46,15 @@ def dense_ae_frames(
         Mono audio signal.
     sr : int > 0 [Hz]
         Sample rate of ``y``.
-    n_mels : int > 0, default=64
-        Mel bands.
-    n_fft : int > 0 [samples], default=1024
+    n_mels : int > 0, default=DENSE_AE_N_MELS (64)
+        Mel bands (the baseline's, not ``MelConfig.n_mels``).
+    n_fft : int > 0 [samples], default=MelConfig.n_fft (1024)
         FFT window length.
-    hop_length : int > 0 [samples], default=512
+    hop_length : int > 0 [samples], default=MelConfig.hop_length (512)
         Hop between frames.
     frames : int > 0, default=5
         Consecutive frames stacked into one vector.
-    power : float > 0, default=2.0
+    power : float > 0, default=MelConfig.power (2.0)
         Exponent of the magnitude spectrogram (2 = power).
 
     Returns
