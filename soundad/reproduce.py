@@ -63,6 +63,7 @@ Outputs (under ``out``)
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -254,9 +255,12 @@ def choose_split(
     ----------
     clips : pd.DataFrame
         Clips table (see :func:`load_clips`).
-    split : {"auto", "mimii", "random"}, default="auto"
+    split : {"auto", "mimii", "random", "given"}, default="auto"
         ``"mimii"``: :func:`soundad.data.mimii_split`; ``"random"``:
-        :func:`soundad.data.random_split`; ``"auto"``: MIMII's rule unless it
+        :func:`soundad.data.random_split`; ``"given"``: the table's own
+        ``split`` column (DCASE layouts: the train/test folders,
+        :func:`soundad.data.dcase.given_split`); ``"auto"``: ``"given"`` when
+        the table has a ``split`` column, else MIMII's rule unless it
         leaves some group fewer than ``min_train`` normal training clips
         (or none at all), then the random split.
     train_fraction : float in (0, 1), default=0.5
@@ -274,9 +278,12 @@ def choose_split(
         ``"mimii"`` or ``"random"``: the rule actually used.
     """
     from soundad.data import mimii_split, random_split
+    from soundad.data.dcase import given_split
 
-    if split not in ("auto", "mimii", "random"):
-        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii' or 'random'")
+    if split not in ("auto", "mimii", "random", "given"):
+        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii', 'random' or 'given'")
+    if split == "given" or (split == "auto" and "split" in clips.columns):  # DCASE: the folders' split
+        return given_split(clips), "given"
     if split == "random":
         return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
     if split == "mimii":
@@ -304,7 +311,7 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         Clips table (see :func:`load_clips`).
     max_clips : int >= 2
         At most ``max_clips // 2`` normal and as many abnormal clips are kept
-        (the first in table order).
+        (the first in table order); per split when the table has one (DCASE).
     seed : int, default=0
         Seed of the random split, if :func:`choose_split` falls back to it.
 
@@ -321,7 +328,8 @@ def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[
         raise DataError("clips table is empty: there is no group to pick")
     first = clips.iloc[0]
     group = clips[(clips[list(GROUP_COLUMNS)] == first[list(GROUP_COLUMNS)]).all(axis=1)]
-    group = group.groupby("label", group_keys=False).head(max_clips // 2)
+    by = ["split", "label"] if "split" in group.columns else "label"  # DCASE: keep train clips too
+    group = group.groupby(by, group_keys=False).head(max_clips // 2)
     group, rule = choose_split(group, seed=seed)
     return group, rule, f"{first['machine']} {first['model_id']} {first['snr']}"
 
@@ -425,6 +433,9 @@ def run_grid(
     baseline_params: Mapping[str, Mapping[str, Any]] | None = None,
     figures: bool = True,
     progress: bool = True,
+    verify_cache: bool = False,
+    executor=None,
+    front_end: str = "auto",
 ) -> pd.DataFrame:
     """Run every method on every (snr, machine, model_id) group and write the results.
 
@@ -443,8 +454,10 @@ def run_grid(
         Detector names (:data:`soundad.detectors.DETECTORS`).
     baselines : sequence of {"conv_ae", "dense_ae"}, default=BASELINES
         Autoencoder baselines; ``()`` for none.
-    split : {"auto", "mimii", "random"}, default="auto"
-        Train/test rule, see :func:`choose_split`. The rule used is printed
+    split : {"auto", "mimii", "random", "given"}, default="auto"
+        Train/test rule, see :func:`choose_split` (DCASE layouts: ``"given"``,
+        the folders' split; their DCASE scores go to ``dcase_scores.csv`` and
+        ``dcase_summary.csv``, see :mod:`soundad.dcase_scores`). The rule used is printed
         and written to the ``split`` column.
     train_fraction : float in (0, 1), default=0.5
         Random split: share of normal clips used for training.
@@ -487,6 +500,21 @@ def run_grid(
         Also draw the figures into ``out/figures``.
     progress : bool, default=True
         Progress lines on stderr and progress bars.
+    verify_cache : bool, default=False
+        Rehash every audio file instead of trusting the fingerprints the
+        feature cache memoises by (device, inode, size, mtime_ns); see
+        :mod:`soundad.fingerprints`.
+    front_end : {"auto", "librosa", "torch"}, default="auto"
+        Mel front end of feature extraction (see
+        :func:`soundad.extract.extract_features`).
+    executor : concurrent.futures.Executor or None, default=None
+        Where cells run. ``None``: one after another in this process. Any
+        executor (``ProcessPoolExecutor``, Dask's ``Client.get_executor()``,
+        ...): each cell is submitted as an independent task. Features are
+        extracted here first, into the feature cache; each task reads its
+        group's features back from that cache and writes its cell file, so
+        workers need the same file system view of ``data``, ``cache_dir`` and
+        ``out``. Same seed, same ``results.csv`` either way.
 
     Returns
     -------
@@ -521,6 +549,8 @@ def run_grid(
     _check_names(backbones=backbones, weights=weights, detectors=detectors, baselines=baselines)
     if not (backbones and weights and detectors) and not baselines:
         raise ParameterError("nothing to run: give at least one backbone, weights and detector, or a baseline")
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise ParameterError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
 
     from soundad import features as feature_stage
 
@@ -581,6 +611,8 @@ def run_grid(
         computed.append(f"{method.label}:{_unit_name(unit)}")
         log(f"[reproduce] computed {method.label} on {_unit_name(unit)} ({time.perf_counter() - t0:.1f} s)")
 
+    tasks: list = []  # (method, unit, future) with an executor
+
     # transfer-learning methods: features once per (backbone, weights, layer), for every repeat
     for backbone in backbones:
         for weight in weights:
@@ -601,7 +633,16 @@ def run_grid(
                 log(f"[reproduce] {backbone}/{weight}/{layer or 'default'}: features of {len(needed)} clips")
                 feats = _extract(needed, backbone=backbone, weights=weight, layer=layer, mel=mel,
                                  window=window, image=image, channel=channel, device=device,
-                                 batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress)
+                                 batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
+                                 verify_cache=verify_cache, front_end=front_end)
+                if executor is not None:  # tasks read the features back from the cache just filled
+                    for unit, pending in todo.items():
+                        for method, fp in pending:
+                            tasks.append((method, unit, executor.submit(
+                                detector_cell, method, groups[unit], _cell_path(out, method, unit), fp,
+                                cache_dir=cache_dir, settings=feats.settings, seed=repeat_seed(seed, unit[0]),
+                                params=detector_params.get(method.detector, {}))))
+                    continue
                 rows_of = pd.Series(np.arange(len(feats.clip_ids))).groupby(np.asarray(feats.clip_ids)).apply(np.asarray)
                 for unit, pending in todo.items():
                     for method, fp in pending:
@@ -625,6 +666,13 @@ def run_grid(
                     reused.append(f"{method.label}:{_unit_name(unit)}")
         if not pending:
             continue
+        if executor is not None:
+            for method, unit, fp in pending:
+                tasks.append((method, unit, executor.submit(
+                    baseline_cell, method, groups[unit], _cell_path(out, method, unit), fp, mel=mel,
+                    window=window, channel=channel, seed=repeat_seed(seed, unit[0]), device=device,
+                    params=baseline_params.get(method.backbone, {}))))
+            continue
         inputs = _baseline_inputs(groups[pending[0][1]], sorted({m.backbone for m, _, _ in pending}), mel=mel,
                                   window=window, channel=channel)
         for method, unit, fp in pending:
@@ -634,6 +682,10 @@ def run_grid(
                                    params=baseline_params.get(method.backbone, {}), progress=progress)
             finish(method, unit, fp, result, t0)
 
+    for method, unit, future in tasks:  # in submission order: the same log on every executor
+        seconds = future.result()  # re-raises a task's error
+        computed.append(f"{method.label}:{_unit_name(unit)}")
+        log(f"[reproduce] computed {method.label} on {_unit_name(unit)} ({seconds:.1f} s, as a task)")
     log(f"[reproduce] {len(computed)} cells computed, {len(reused)} reused from {out / 'cells'}")
 
     # assemble
@@ -646,6 +698,9 @@ def run_grid(
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(results, out / "results.csv")
     _write_csv(scores_table, out / "scores.csv")
+    from soundad.dcase_scores import write_dcase_tables  # DCASE layouts (issue 15): official scores
+
+    dcase_summary = write_dcase_tables(scores_table, clips, out)
     notes = [f"split: {rule}" + (f" (train_fraction={train_fraction})" if rule == "random" else ""),
              f"seed: {seed}"]
     if repeats > 1:
@@ -655,6 +710,8 @@ def run_grid(
     if figures:
         draw_figures(results, scores_table, out / "figures", data_name=data_name, n_boot=n_boot, seed=seed)
     results.attrs.update(split_rule=rule, computed_cells=computed, reused_cells=reused)
+    if dcase_summary is not None:
+        results.attrs["dcase_summary"] = str(out / "dcase_summary.csv")
     return results
 
 
@@ -680,13 +737,69 @@ def _check_names(*, backbones, weights, detectors, baselines) -> None:
 
 
 def _extract(clips, *, backbone, weights, layer, mel, window, image, channel, device, batch_size, cache_dir,
-             seed, progress):
+             seed, progress, verify_cache=False, front_end="auto"):
     from soundad.extract import extract_features
 
     return extract_features(
         clips, backbone=backbone, weights=weights, layer=layer, mel=mel, window=window, image=image,
         channel=channel, device=device, batch_size=batch_size, cache_dir=cache_dir, seed=seed, progress=progress,
+        verify_cache=verify_cache, front_end=front_end,
     )
+
+
+def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, cache_dir,
+                  settings: Mapping[str, Any], seed: int, params: Mapping[str, Any]) -> float:
+    """One transfer-learning cell as an independent task (see ``run_grid(executor=...)``).
+
+    The group's features are read from the feature cache (``settings``: the
+    cache settings of the extraction the grid ran); no model is loaded, so
+    the task needs neither a GPU nor the weights. The cell is written
+    atomically to ``path``. Returns its run time [s].
+    """
+    t0 = time.perf_counter()
+    features, rows_of = _cached_features(group, cache_dir=cache_dir, settings=settings)
+    scores, n_train, n_windows = _run_detector(features, rows_of, group, method.detector, seed=seed,
+                                               params=params)
+    seconds = time.perf_counter() - t0
+    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+                n_train_windows=n_windows, scores=scores, seconds=seconds)
+    return seconds
+
+
+def baseline_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, mel, window, channel,
+                  seed: int, device: str, params: Mapping[str, Any]) -> float:
+    """One autoencoder-baseline cell as an independent task; returns its run time [s]."""
+    t0 = time.perf_counter()
+    inputs = _baseline_inputs(group, [method.backbone], mel=mel, window=window, channel=channel)
+    scores, n_train, n_windows = _run_baseline(method.backbone, inputs[method.backbone], group, seed=seed,
+                                               device=device, params=params, progress=False)
+    seconds = time.perf_counter() - t0
+    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+                n_train_windows=n_windows, scores=scores, seconds=seconds)
+    return seconds
+
+
+def _cached_features(group: pd.DataFrame, *, cache_dir, settings: Mapping[str, Any]) -> tuple[np.ndarray, pd.Series]:
+    """The group's window features from the feature cache, and each clip's rows."""
+    from soundad.cache import FeatureCache
+    from soundad.fingerprints import FingerprintIndex
+
+    cache = FeatureCache(cache_dir, settings)
+    index = FingerprintIndex(cache_dir)
+    arrays, rows, start = [], {}, 0
+    for clip_id, clip_path in zip(group["clip_id"], group["path"]):
+        array = cache.load(index.fingerprint(clip_path))
+        if array is None:
+            raise DataError(f"the features of {str(clip_path)!r} are not in the feature cache {str(cache_dir)!r}; "
+                            "every worker must see the same cache directory (a shared file system)")
+        arrays.append(array)
+        rows[clip_id] = np.arange(start, start + len(array))
+        start += len(array)
+    return np.concatenate(arrays), pd.Series(rows)
+
+
+def _group_key(group: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(str(group[c].iloc[0]) for c in GROUP_COLUMNS)
 
 
 def _run_detector(features: np.ndarray, rows_of: pd.Series, group: pd.DataFrame, name: str, *, seed: int,

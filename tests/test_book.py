@@ -139,6 +139,8 @@ def test_setup_page_sets_tables_figures_and_quiet_warnings(capsys):
                                           "/root/venv/lib/librosa/filters.py", 12)
             assert line == "note from librosa: Empty filters detected\n"
             assert "Warning" not in line and "/root" not in line
+            cell = warnings.formatwarning("using local data", UserWarning, "/tmp/ipykernel_42/1.py", 3)
+            assert cell == "note: using local data\n"  # a notebook cell has no package to name
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("default")
                 setup_page()

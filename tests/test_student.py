@@ -92,3 +92,5 @@ def test_student_copy_of_each_chapter_holds_no_solution_text(path, tmp_path):
     assert student_text.count("{exercise}") == markdown.count("{exercise}")
     codes = [c for c in student["cells"] if c["cell_type"] == "code"]
     assert codes and all(c["outputs"] == [] for c in codes)
+    nbformat = pytest.importorskip("nbformat")
+    nbformat.validate(nbformat.reads(copy.read_text(encoding="utf-8"), as_version=4))  # opens in Jupyter/Colab

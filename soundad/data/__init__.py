@@ -13,6 +13,10 @@
   several SNRs and machines (:func:`write_synthetic_dataset`).
 - :mod:`~soundad.data.embedded`: the real MIMII sample shipped in the package,
   the offline default (:func:`embedded_sample_root`).
+- :mod:`~soundad.data.dcase`, :mod:`~soundad.data.dcase_synth`,
+  :mod:`~soundad.data.dcase_download`: the DCASE Task 2 layouts (read by
+  :func:`read_layout` too), synthetic DCASE data with a domain shift, and the
+  DCASE development sets from Zenodo (beyond the paper).
 - :mod:`~soundad.data.source`: which data a notebook uses
   (:func:`resolve_data` → :class:`DataSource`).
 """

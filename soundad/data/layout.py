@@ -115,7 +115,9 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
         Directory holding SNR folders, laid out as
         ``<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/*.wav``
         (``*.flac`` too: the embedded sample is FLAC). Hidden files (names
-        starting with ``.``) and other files are ignored.
+        starting with ``.``) and other files are ignored. DCASE Task 2
+        folders are recognised and read by :mod:`soundad.data.dcase`
+        (same columns plus ``split``, and ``domain`` from 2021 on).
 
     Returns
     -------
@@ -154,6 +156,10 @@ def read_layout(root: str | os.PathLike) -> pd.DataFrame:
     if not root_path.is_dir():
         raise DataError(f"data path {str(root_path)!r} is not a directory; expected {_LAYOUT_HINT}")
     root_path = root_path.resolve()
+    from soundad.data import dcase  # DCASE Task 2 layouts (issue 15): detected here, read there
+
+    if dcase.detect_layout(root_path) != "mimii":
+        return dcase.read_dcase_layout(root_path)
 
     rows = [_parse_clip(root_path, full) for full in _wav_files(root_path)]
     if not rows:

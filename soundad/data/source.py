@@ -312,11 +312,12 @@ def _synthetic(cache: Path, kw: dict, *, seed: int, progress: bool) -> DataSourc
 def _describe(root: Path, clips: pd.DataFrame) -> str:
     machines = sorted(clips["machine"].unique())
     models = clips[["machine", "model_id"]].drop_duplicates()
-    snrs = sorted(clips["snr"].unique(), key=lambda s: int(s[:-2]))
+    layouts = sorted(s for s in clips["snr"].unique() if not str(s).endswith("dB"))  # DCASE: the layout's name
+    snrs = sorted(set(clips["snr"]) - set(layouts), key=lambda s: int(s[:-2]))
     if len(models) == 1:
         what = f"{machines[0]} {models['model_id'].iloc[0]}"
     else:
         what = f"{len(machines)} machine type{'s' * (len(machines) > 1)}, {len(models)} models"
-    where = "/".join(s[:-2] for s in snrs) + " dB"
+    where = ", ".join([*(["/".join(s[:-2] for s in snrs) + " dB"] if snrs else []), *layouts])
     label = "synthetic" if (Path(root) / MANIFEST_NAME).exists() else Path(root).resolve().name
     return f"{label} ({what}, {where})"

@@ -1,0 +1,150 @@
+"""Which mel front end feature extraction uses, and the loader items of the torch one.
+
+Two implementations of audio -> mel dB windows exist:
+
+- ``"librosa"``: :func:`soundad.extract.clip_windows` per clip (numpy,
+  librosa; the reference of chapter 02), run by the loader (in-process or in
+  worker processes);
+- ``"torch"``: :mod:`soundad.spectrogram_torch`, batched on the compute
+  device; loader workers only read and decode (:class:`ClipAudio`).
+
+They agree to float32 rounding (tests: < 1e-3 dB; features < 1e-4 relative).
+``"auto"`` takes the torch front end on a GPU, where the CPU workers' STFT was
+the bottleneck, and :data:`CPU_DEFAULT` on a CPU, chosen by measurement
+(:func:`measure_front_ends`; the numbers are in its docstring).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from soundad.errors import ParameterError
+from soundad.features import MelConfig, WindowConfig
+
+__all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "measure_front_ends"]
+
+FRONT_ENDS = ("auto", "librosa", "torch")
+
+#: The front end ``"auto"`` uses on a CPU (see :func:`measure_front_ends`).
+CPU_DEFAULT = "librosa"
+
+
+def resolve_front_end(front_end: str, device: torch.device) -> str:
+    """``"librosa"`` or ``"torch"`` for ``front_end`` in :data:`FRONT_ENDS` on ``device``."""
+    if front_end not in FRONT_ENDS:
+        raise ParameterError(f"front_end={front_end!r}; expected one of {', '.join(FRONT_ENDS)}")
+    if front_end != "auto":
+        return front_end
+    return CPU_DEFAULT if device.type == "cpu" else "torch"
+
+
+class ClipAudio(torch.utils.data.Dataset):
+    """Decoded clips in chunks, for the torch front end: item ``k`` holds clips ``k*c .. k*c+c-1``.
+
+    An item is ``(first clip index, sample rates [list of int], audio [list of float32
+    tensors of shape (n_i,)])`` at each file's native rate: the workers only read and
+    decode; resampling, STFT and mel happen on the compute device.
+
+    Parameters
+    ----------
+    paths : sequence of str
+    mel, window : MelConfig, WindowConfig
+        Only used to reject, here and with the file's name, a clip too short
+        for one window.
+    channel : int or "mean"
+    clips_per_item : int >= 1
+    """
+
+    def __init__(self, paths: Sequence[str], *, mel: MelConfig, window: WindowConfig, channel,
+                 clips_per_item: int = 8):
+        self.paths = list(paths)
+        self.mel, self.window, self.channel = mel, window, channel
+        self.clips_per_item = max(1, int(clips_per_item))
+
+    def __len__(self) -> int:
+        return -(-len(self.paths) // self.clips_per_item)
+
+    def __getitem__(self, item: int):
+        from soundad.data import load_audio
+
+        first = item * self.clips_per_item
+        rates, audio = [], []
+        for path in self.paths[first:first + self.clips_per_item]:
+            y, sr = load_audio(path, channel=self.channel)
+            n = int(np.ceil(len(y) * self.mel.sr / sr))  # length after resampling
+            frames = 1 + n // self.mel.hop_length
+            if frames < self.window.length:
+                raise ParameterError(
+                    f"{os.fspath(path)!r}: window length {self.window.length} frames is longer than the "
+                    f"spectrogram's {frames} frames; use a shorter WindowConfig.length or longer clips"
+                )
+            rates.append(int(sr))
+            audio.append(torch.from_numpy(y))
+        return first, rates, audio
+
+
+def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), window: WindowConfig = WindowConfig(),
+                       channel: Any = 0, batch: int = 8, repeats: int = 3) -> dict:
+    """Windows per second of each front end on the CPU, from decoded audio (decoding excluded).
+
+    Both are timed in this process as feature extraction runs them on a CPU: the
+    librosa one clip by clip with numpy's BLAS held to one thread, the torch one
+    ``batch`` clips at a time with torch's own threads. Best of ``repeats``.
+
+    Measured on this project's 2-core machine while other jobs shared it (load
+    average ~8, so absolute rates are low and noisy), 16 MIMII clips of 10 s,
+    128 windows, torch 2.14.1, librosa 0.11.0, two runs: librosa 1,767 and
+    1,758 windows/s, torch 516 and 861 windows/s. The librosa front end is
+    2-3x faster on a CPU, hence :data:`CPU_DEFAULT`.
+
+    Returns
+    -------
+    dict
+        ``{"librosa": windows/s, "torch": windows/s, "windows": n}``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from soundad.data import load_audio
+    from soundad.features import compute_mel, sliding_windows
+    from soundad.spectrogram_torch import batched_clip_windows
+
+    decoded = [load_audio(p, channel=channel) for p in paths]
+    out: dict = {}
+
+    def run_librosa() -> int:
+        import librosa
+
+        n = 0
+        with threadpool_limits(limits=1, user_api="blas"):
+            for y, sr in decoded:
+                if sr != mel.sr:
+                    y = librosa.resample(y, orig_sr=sr, target_sr=mel.sr)
+                spec = compute_mel(y, sr=mel.sr, config=mel)
+                n += len(sliding_windows(spec, length=window.length, hop=window.hop))
+        return n
+
+    def run_torch() -> int:
+        n = 0
+        with torch.inference_mode():
+            for i in range(0, len(decoded), batch):
+                chunk = decoded[i:i + batch]
+                windows, _ = batched_clip_windows([torch.from_numpy(y) for y, _ in chunk],
+                                                  sr=[sr for _, sr in chunk], config=mel, window=window)
+                n += int(windows.shape[0])
+        return n
+
+    for name, fn in (("librosa", run_librosa), ("torch", run_torch)):
+        fn()  # warm-up: imports, filter bank, FFT plans
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            n = fn()
+            best = min(best, time.perf_counter() - t)
+        out[name] = n / best
+        out["windows"] = n
+    return out
