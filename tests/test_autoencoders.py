@@ -220,3 +220,17 @@ def test_cuda_without_gpu_is_a_clear_error():
     assert resolve_device("auto") == torch.device("cpu")
     with pytest.raises(ParameterError, match="no CUDA device"):
         DenseAutoencoderDetector(device="cuda", progress=False).fit(np.zeros((10, 4), dtype=np.float32))
+
+
+def test_dense_ae_frames_takes_its_stft_defaults_from_melconfig():
+    import inspect
+
+    from soundad.autoencoders import DENSE_AE_N_MELS
+    from soundad.features import MelConfig
+
+    defaults = {k: p.default for k, p in inspect.signature(dense_ae_frames).parameters.items()}
+    mel = MelConfig()
+    assert (defaults["n_fft"], defaults["hop_length"], defaults["power"]) == (mel.n_fft, mel.hop_length, mel.power)
+    assert defaults["n_mels"] == DENSE_AE_N_MELS == 64  # the MIMII / DCASE 2020 baseline's bands
+    y = np.random.default_rng(0).normal(size=16000).astype(np.float32)
+    assert dense_ae_frames(y, sr=mel.sr).shape[1] == DENSE_AE_N_MELS * 5

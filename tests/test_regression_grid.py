@@ -1,0 +1,99 @@
+"""Regression fixture: the same seed gives the same results.csv and scores.csv as before the redesign.
+
+The fixture in ``tests/fixtures/grid_seed0/`` was written by :func:`run_small_grid`
+on the code of main *before* the detectors/autoencoders redesign (issue 12).
+Any refactoring that is meant to keep behaviour must leave both files byte for
+byte identical: results.csv holds the AUCs and bootstrap intervals, scores.csv
+every clip score at full precision (``%.17g``), so even a last-bit change in a
+detector, an autoencoder or the feature extraction shows up.
+
+The grid is small but touches every method: EfficientNet-Lite0 with ImageNet
+and random weights, the five detectors, both autoencoder baselines (two
+epochs), two repeated random splits, on 20 clips of the embedded real MIMII
+sample (10 normal, 10 abnormal) at 64 px images.
+
+Regenerate (only when a change of results is intended, and say so in the
+commit)::
+
+    PYTHONPATH=. python tests/test_regression_grid.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "grid_seed0"
+FILES = ("results.csv", "scores.csv")
+
+
+def run_small_grid(out: Path):
+    """The fixture's grid (CPU, seed 0); writes results.csv and scores.csv into ``out``."""
+    from soundad.data import read_layout
+    from soundad.data.embedded import embedded_sample_root
+    from soundad.reproduce import run_grid
+
+    clips = read_layout(embedded_sample_root()).sort_values("clip_id", kind="stable")
+    clips = clips.groupby("label", sort=True).head(10).reset_index(drop=True)
+    clips.attrs["name"] = "embedded-subset"
+    return run_grid(
+        clips,
+        backbones=("efficientnet_lite0",),
+        weights=("imagenet", "random"),
+        detectors=("gmm", "ocsvm", "knn", "mahalanobis", "iforest"),
+        baselines=("conv_ae", "dense_ae"),
+        seed=0,
+        repeats=2,
+        n_boot=100,
+        out=out,
+        device="cpu",
+        image_size=64,
+        baseline_params={"conv_ae": {"max_epochs": 2}, "dense_ae": {"max_epochs": 2}},
+        figures=False,
+        progress=False,
+    )
+
+
+@pytest.mark.slow
+def test_small_grid_matches_fixture_byte_for_byte(tmp_path):
+    run_small_grid(tmp_path)
+    for name in FILES:
+        expected = (FIXTURE / name).read_bytes()
+        got = (tmp_path / name).read_bytes()
+        if got != expected:
+            exp_lines, got_lines = expected.decode().splitlines(), got.decode().splitlines()
+            diff = [
+                f"line {i + 1}:\n  fixture: {a}\n  now:     {b}"
+                for i, (a, b) in enumerate(zip(exp_lines, got_lines))
+                if a != b
+            ]
+            pytest.fail(
+                f"{name} differs from tests/fixtures/grid_seed0/{name} "
+                f"({len(exp_lines)} vs {len(got_lines)} lines); first differences:\n"
+                + "\n".join(diff[:5])
+            )
+
+
+def test_fixture_covers_every_method():
+    import pandas as pd
+
+    results = pd.read_csv(FIXTURE / "results.csv")
+    assert set(results["detector"].dropna()) >= {"gmm", "ocsvm", "knn", "mahalanobis", "iforest"}
+    assert {"conv_ae", "dense_ae"} <= set(results["method"])
+    assert set(results["weights"].dropna()) >= {"imagenet", "random"}
+    assert sorted(results["repeat"].unique()) == [0, 1]
+    assert (results["status"] == "ok").all()
+
+
+if __name__ == "__main__":  # regenerate the fixture
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_small_grid(Path(tmp))
+        FIXTURE.mkdir(parents=True, exist_ok=True)
+        for name in FILES:
+            shutil.copyfile(Path(tmp) / name, FIXTURE / name)
+    print(f"wrote {', '.join(FILES)} to {FIXTURE}", file=sys.stderr)
