@@ -337,6 +337,17 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
             "EPOCHS": 3,
             "IMAGE_SIZE": 112,
         },
+        # DCASE-layout data: always the synthetic DCASE-2023-style clips here; two
+        # network sizes keep the capacity comparison (largest vs smallest) in CI.
+        "07_dcase_domain_shift": {
+            **common,
+            "DATA": "synthetic",
+            "BACKBONES": ["efficientnet_lite0", "efficientnet_lite1"],
+            "N_NORMAL": 8,
+            "N_ABNORMAL": 5,
+            "IMAGE_SIZE": 64,
+            "N_BOOT": 200,
+        },
     }
 
 
