@@ -347,6 +347,8 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
             "N_ABNORMAL": 5,
             "IMAGE_SIZE": 64,
             "N_BOOT": 200,
+            "LAYER_REPEATS": 2,
+            "LAYER_IMAGE_SIZE": 64,
         },
     }
 
