@@ -165,3 +165,17 @@ def test_chapter07_glued_sentences_agree_with_their_numbers():
         _agrees(g[f"ch07_cap{k}_sentence"], g[f"ch07_cap{k}"], g[f"ch07_cap{k}_lo"],
                 g[f"ch07_cap{k}_hi"], m.group("a"), m.group("b"))
     assert 0 < float(g["ch07_official"]) <= 1
+
+
+@pytest.mark.slow
+def test_chapter07_layer_sentences_agree_with_their_numbers():
+    g = _glued()
+    n = g["ch07_layer_n"]
+    assert n >= 2  # at least one layer, ImageNet and random weights
+    assert g["ch07_layer_first"] == g["ch07_layer0_sentence"]
+    for k in range(n):
+        sentence = g[f"ch07_layer{k}_sentence"]
+        m = _DIFF.match(sentence)
+        assert m and m.group("b").startswith("default ("), sentence
+        _agrees(sentence, g[f"ch07_layer{k}"], g[f"ch07_layer{k}_lo"],
+                g[f"ch07_layer{k}_hi"], m.group("a"), m.group("b"))
