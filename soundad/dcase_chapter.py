@@ -44,15 +44,18 @@ class DcaseData:
     description: str  # one line for the reader
 
 
-def _few(clips: pd.DataFrame, n_train: int, n_test: int, seed: int) -> pd.DataFrame:
-    """The first section, at most ``n_train`` / ``n_test`` clips per (split, domain, label)."""
+def _few(clips: pd.DataFrame, n_normal: int, n_test: int, seed: int) -> pd.DataFrame:
+    """The first section: at most ``n_normal`` source (``n_normal // 8`` target) training
+    clips and ``n_test`` test clips per (domain, label)."""
     first = clips.sort_values(_SECTION).iloc[0]
     keep = (clips[_SECTION] == first[_SECTION]).all(axis=1)
     section = clips[keep]
     keys = ["split", "label"] + (["domain"] if "domain" in section.columns else [])
     parts = []
     for values, part in section.groupby(keys, sort=True):
-        n = n_train if values[0] == "train" else n_test
+        n = n_test if values[0] == "test" else n_normal
+        if values[0] == "train" and values[-1] == "target":
+            n = max(1, n_normal // 8)
         parts.append(part.sample(n=min(n, len(part)), random_state=seed) if len(part) > n
                      else part)
     return pd.concat(parts).sort_values("clip_id").reset_index(drop=True)
@@ -105,8 +108,7 @@ def dcase_data(data: str | os.PathLike = "auto", *, cache_dir: str | os.PathLike
             os.replace(tmp, folder)
         kind = "synthetic"
     layout = detect_layout(folder)
-    clips = _few(read_layout(folder), n_normal + max(1, n_normal // 8), 2 * n_abnormal,
-                 seed)
+    clips = _few(read_layout(folder), n_normal, n_abnormal, seed)
     if kind == "synthetic":
         text = ("SYNTHETIC DCASE-2023-style clips made by soundad (fan, section 00; "
                 "target domain: the machine runs 1.25 times faster) — not real recordings")

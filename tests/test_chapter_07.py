@@ -179,3 +179,16 @@ def test_chapter07_layer_sentences_agree_with_their_numbers():
         assert m and m.group("b").startswith("default ("), sentence
         _agrees(sentence, g[f"ch07_layer{k}"], g[f"ch07_layer{k}_lo"],
                 g[f"ch07_layer{k}_hi"], m.group("a"), m.group("b"))
+
+
+def test_dcase_data_reads_a_dcase2020_folder_cut_to_one_section(tmp_path):
+    from soundad.data.dcase_synth import write_dcase_synthetic
+
+    root = write_dcase_synthetic(tmp_path / "d2020", layout="dcase2020",
+                                 machines=("fan", "valve"), n_normal=6, n_abnormal=3,
+                                 duration=1.0)
+    data = dcase_data(root, cache_dir=tmp_path, n_normal=4, n_abnormal=2)
+    assert data.kind == "path" and data.layout == "dcase2020"
+    assert "domain" not in data.clips.columns and set(data.clips["machine"]) == {"fan"}
+    counts = data.clips.groupby(["split", "label"]).size().to_dict()
+    assert counts == {("test", "abnormal"): 2, ("test", "normal"): 2, ("train", "normal"): 4}
