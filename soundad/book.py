@@ -338,6 +338,19 @@ def ci_parameters(root: str | os.PathLike) -> dict[str, dict]:
             "SYNTH_CLIPS": 6,
             "SYNTH_REPEATS": 2,
         },
+        # DCASE-layout data: always the synthetic DCASE-2023-style clips here; two
+        # network sizes keep the capacity comparison (largest vs smallest) in CI.
+        "07_dcase_domain_shift": {
+            **common,
+            "DATA": "synthetic",
+            "BACKBONES": ["efficientnet_lite0", "efficientnet_lite1"],
+            "N_NORMAL": 8,
+            "N_ABNORMAL": 5,
+            "IMAGE_SIZE": 64,
+            "N_BOOT": 200,
+            "LAYER_REPEATS": 2,
+            "LAYER_IMAGE_SIZE": 64,
+        },
     }
 
 

@@ -286,6 +286,12 @@ def _print_reproduction(args: argparse.Namespace, results) -> int:
                                    "auc_mean", "pauc_mean", "official_score") if c in dcase.columns]]
         dcase = dcase.dropna(axis=1, how="all")  # DCASE 2020: no domains, no official score
         print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
+    layers = set(scores["layer"]) if "layer" in scores.columns else set()
+    if len(layers) > 1 and "default" in layers:  # issue 15, item 6
+        from soundad.layer_study import compare_layers
+
+        print("layers against the default (paired bootstrap over repeats and clips):")
+        print("\n".join(compare_layers(scores, seed=args.seed)["sentence"]))
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'summary.md'}")
     return 0
 
@@ -479,7 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=_csv, default="imagenet,random", metavar="LIST",
                    help="comma-separated weights: imagenet and/or random (the control)")
     p.add_argument("--layers", type=_layers, default="default", metavar="LIST",
-                   help="comma-separated layers; 'default' is the backbone's penultimate layer")
+                   help="comma-separated layers; 'default' is the backbone's penultimate layer, "
+                   "'a+b' concatenates pooled layers (e.g. default,_blocks.10,_blocks.14 for "
+                   "efficientnet_lite0: soundad.layer_study.STAGES); with 'default' and "
+                   "others, each is compared with the default")
     p.add_argument("--detectors", type=_csv, default="gmm,ocsvm", metavar="LIST",
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")
     p.add_argument("--baselines", type=_csv, default="conv_ae,dense_ae", metavar="LIST",

@@ -136,5 +136,5 @@ def _missing_context(judge: Callable[..., bool], context: dict) -> list[str]:
             and p.name not in context]
 
 
-# The chapters register their checks on import (nb-a: ch01-ch03, nb-b: ch04-ch06).
-from soundad.exercises import ch01, ch02, ch03, ch04, ch05, ch06  # noqa: E402,F401
+# The chapters register their checks on import (nb-a: ch01-ch03, nb-b: ch04-ch06, ch07).
+from soundad.exercises import ch01, ch02, ch03, ch04, ch05, ch06, ch07  # noqa: E402,F401
