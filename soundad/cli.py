@@ -286,7 +286,7 @@ def _print_reproduction(args: argparse.Namespace, results) -> int:
                                    "auc_mean", "pauc_mean", "official_score") if c in dcase.columns]]
         dcase = dcase.dropna(axis=1, how="all")  # DCASE 2020: no domains, no official score
         print(f"DCASE scores ({results.attrs['dcase_summary']}):\n" + render_markdown(dcase), end="")
-    layers = set(scores["layer"]) if "layer" in scores.columns else set()
+    layers = set(scores["layer"]) - {"-"} if "layer" in scores.columns else set()  # "-": baselines
     if len(layers) > 1 and "default" in layers:  # issue 15, item 6
         from soundad.layer_study import compare_layers
 

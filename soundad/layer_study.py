@@ -80,6 +80,8 @@ def compare_layers(scores: pd.DataFrame, *, reference: str = "default", metric: 
                         f"(layers: {', '.join(sorted(set(scores['layer'])))})")
     rows = []
     for (backbone, weights), part in scores.groupby(["backbone", "weights"], sort=False):
+        if reference not in set(part["layer"]):  # a baseline (layer "-"), or a backbone run without it
+            continue
         for layer in dict.fromkeys(part["layer"]):
             if layer == reference:
                 continue

@@ -64,3 +64,22 @@ def test_reproduce_layers_on_the_real_sample_prints_intervals(tmp_path, capsys):
     pd.testing.assert_frame_equal(table, compare_layers(scores))
     with pytest.raises(DataError, match="reference layer"):
         compare_layers(scores, reference="_blocks.7")
+
+
+def test_compare_layers_passes_over_baselines_and_backbones_without_the_reference():
+    rows = []
+    for i in range(12):
+        label = "abnormal" if i % 2 else "normal"
+        base = {"clip_id": f"c{i}", "snr": "0dB", "machine": "fan", "model_id": "id_00",
+                "label": label, "repeat": 0, "detector": "knn"}
+        good = float(i % 2) + 0.01 * i  # separates the classes
+        rows += [
+            {**base, "backbone": "lite", "weights": "imagenet", "layer": "default", "score": 0.01 * i},
+            {**base, "backbone": "lite", "weights": "imagenet", "layer": "x", "score": good},
+            {**base, "backbone": "conv_ae", "weights": "none", "layer": "-",
+             "detector": "reconstruction", "score": good},
+            {**base, "backbone": "other", "weights": "random", "layer": "x", "score": good},
+        ]
+    table = compare_layers(pd.DataFrame(rows), n_boot=200)
+    assert list(zip(table["backbone"], table["layer"])) == [("lite", "x")]
+    assert table["estimate"].iloc[0] > 0
