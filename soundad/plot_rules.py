@@ -157,6 +157,13 @@ def score_scale(ax: Axes, scores, *, axis: str = "x") -> str:
     setter = ax.set_xscale if axis == "x" else ax.set_yscale
     if scale == "symlog":
         setter("symlog", linthresh=linthresh)
+        # Autoscaling pads in the transformed space, which on a symlog axis can add
+        # decades of empty negative range below scores that are barely below zero.
+        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+        values = values[np.isfinite(values)]
+        low, high = float(values.min()), float(values.max())
+        limits = (min(low * 2.0, -0.1 * linthresh) if low < 0 else 0.0, high * 2.0 if high > 0 else linthresh)
+        (ax.set_xlim if axis == "x" else ax.set_ylim)(*limits)
     else:
         setter(scale)
     return scale

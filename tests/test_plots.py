@@ -197,6 +197,10 @@ def test_score_scale_linear_log_and_symlog():
     assert ax.get_xscale() == "log"
     assert score_scale(ax, [-3.0, 0.0, 1.0, 2.0, 5e4], axis="y") == "symlog"
     assert ax.get_yscale() == "symlog"
+    low, high = ax.get_ylim()  # every score in view, and no decades of empty range below zero
+    assert -6.0 <= low <= -3.0 and high >= 5e4
+    score_scale(ax, [-1e6, 3.0, 5.0, 1e8], axis="x")
+    assert ax.get_xlim()[0] <= -1e6 and ax.get_xlim()[1] >= 1e8
     assert score_scale(ax, np.random.default_rng(0).normal(size=200), axis="y") == "linear"
     assert score_scale(ax, [np.nan, 1.0, 2.0]) == "linear"
     with pytest.raises(ParameterError, match="axis"):
