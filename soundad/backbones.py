@@ -77,10 +77,12 @@ from soundad.errors import ParameterError, WeightsUnavailableError
 __all__ = [
     "BACKBONES",
     "DEFAULT_LAYERS",
+    "LAYER_PRESETS",
     "LITE_MODELS",
     "Backbone",
     "load_backbone",
     "resolve_weights",
+    "resolve_layer",
     "load_torchvision_state_dict",
     "resolve_device",
     "list_layers",
@@ -124,6 +126,47 @@ DEFAULT_LAYERS = {
     "efficientnet_lite1": "_swish_1",
     "efficientnet_lite2": "_swish_1",
 }
+
+#: Named layer presets: ``layer="intermediate"`` (``soundad reproduce --layers
+#: default,intermediate``) stands for the node given here, per backbone. The paper's layer
+#: (``DEFAULT_LAYERS``) stays the default everywhere; a preset is only used when asked for.
+#: "intermediate" is the pooled output of EfficientNet-Lite0's sixth stage (``_blocks.14``,
+#: 192 channels), which keeps more local texture than the 1280-channel head. On the
+#: embedded real sample (fan id_00, 0 dB, 40 clips) it beat the paper's layer with ImageNet
+#: weights (Mahalanobis, 5 random splits: AUC +0.23 [+0.10, +0.37]; with random weights
+#: +0.03 [-0.04, +0.10]); measured with ``soundad reproduce --layers`` and
+#: :func:`soundad.layer_study.compare_layers`, on one machine at one SNR only.
+LAYER_PRESETS = {
+    "intermediate": {"efficientnet_lite0": "_blocks.14"},
+}
+
+
+def resolve_layer(name: str, layer):
+    """The node a layer preset stands for on backbone ``name``; any other ``layer`` unchanged.
+
+    Parameters
+    ----------
+    name : str
+        Backbone name.
+    layer : str, sequence of str or None
+        A preset name from :data:`LAYER_PRESETS`, or layer name(s) as
+        :func:`load_backbone` takes them.
+
+    Raises
+    ------
+    ParameterError
+        A preset with no entry for this backbone.
+    """
+    if not (isinstance(layer, str) and layer in LAYER_PRESETS):
+        return layer
+    table = LAYER_PRESETS[layer]
+    if name not in table:
+        raise ParameterError(
+            f"layer preset {layer!r} is defined for {', '.join(table)} only, not {name}; "
+            "name a layer of the backbone instead (soundad.layer_study.STAGES lists some)"
+        )
+    return table[name]
+
 
 # EfficientNet-Lite0 "weights entry": where its checkpoint lives and the
 # preprocessing it was trained with (TensorFlow's efficientnet lite recipe:
@@ -823,6 +866,7 @@ def load_backbone(
     from torchvision.models.feature_extraction import create_feature_extractor
 
     _check_name(name)
+    layer = resolve_layer(name, layer)
     tag, enum, weights_name = resolve_weights(name, weights)
     mean, std, input_size = _preprocessing(name, enum)
     if layer is None:

@@ -487,7 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=_layers, default="default", metavar="LIST",
                    help="comma-separated layers; 'default' is the backbone's penultimate layer, "
                    "'a+b' concatenates pooled layers (e.g. default,_blocks.10,_blocks.14 for "
-                   "efficientnet_lite0: soundad.layer_study.STAGES); with 'default' and "
+                   "efficientnet_lite0: soundad.layer_study.STAGES), or a named preset such as "
+                   "'intermediate' (soundad.backbones.LAYER_PRESETS); with 'default' and "
                    "others, each is compared with the default")
     p.add_argument("--detectors", type=_csv, default="gmm,ocsvm", metavar="LIST",
                    help="comma-separated detectors (see soundad.detectors.DETECTORS)")

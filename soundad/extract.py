@@ -64,6 +64,7 @@ from soundad.backbones import (
     _onednn_graph_available,
     load_backbone,
     resolve_device,
+    resolve_layer,
     resolve_weights,
 )
 from soundad.cache import FeatureCache
@@ -541,6 +542,7 @@ def extract_features(
 
     check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     tag, _, weights_name = resolve_weights(backbone, weights)
+    layer = resolve_layer(backbone, layer)  # a preset name becomes its node: one cache key for both
     layer_label = _layer_label(backbone, layer)
     settings = _settings(backbone=backbone, tag=tag, weights_name=weights_name, layer=layer_label, mel=mel,
                          window=window, image=image, channel=channel, device=dev, half=half, fuse_bn=fuse_bn,

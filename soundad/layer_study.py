@@ -11,7 +11,9 @@ clips, with a paired bootstrap over repeated splits and clips
 (:func:`soundad.evaluate.compare`).
 
 The reproduction default stays the paper's layer (``"default"``); nothing
-here changes it.
+here changes it. Where another layer was clearly better on the real sample, it
+is offered as a named preset, ``layer="intermediate"``
+(:data:`soundad.backbones.LAYER_PRESETS`, with the measurement behind it).
 """
 
 from __future__ import annotations

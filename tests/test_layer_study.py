@@ -83,3 +83,24 @@ def test_compare_layers_passes_over_baselines_and_backbones_without_the_referenc
     table = compare_layers(pd.DataFrame(rows), n_boot=200)
     assert list(zip(table["backbone"], table["layer"])) == [("lite", "x")]
     assert table["estimate"].iloc[0] > 0
+
+
+def test_the_intermediate_preset_is_a_named_layer_and_the_paper_layer_stays_default():
+    from soundad.backbones import DEFAULT_LAYERS, LAYER_PRESETS, load_backbone, resolve_layer
+
+    assert resolve_layer("efficientnet_lite0", "intermediate") == LAYER_PRESETS["intermediate"]["efficientnet_lite0"]
+    assert resolve_layer("efficientnet_lite0", None) is None and resolve_layer("resnet18", "layer3") == "layer3"
+    preset = load_backbone("efficientnet_lite0", weights="random", layer="intermediate", cpu_fusion=False)
+    assert preset.layer == "_blocks.14" and preset.feature_dim == 192
+    assert load_backbone("efficientnet_lite0", weights="random", cpu_fusion=False).layer == DEFAULT_LAYERS[
+        "efficientnet_lite0"]
+    with pytest.raises(ParameterError, match="preset 'intermediate' is defined for efficientnet_lite0 only"):
+        resolve_layer("resnet18", "intermediate")
+
+
+def test_cli_refuses_a_preset_for_a_backbone_it_does_not_cover(tmp_path, capsys):
+    rc = main(["reproduce", "--data", str(embedded_sample_root()), "--backbones", "resnet18",
+               "--weights", "random", "--layers", "intermediate", "--out", str(tmp_path / "o"), "-q"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "preset 'intermediate'" in err[0]
