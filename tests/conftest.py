@@ -34,3 +34,20 @@ def mimii_sample_root() -> Path:
     if not root.is_dir():
         pytest.skip(f"MIMII sample not found at {root}")
     return root
+
+
+#: Figures tests measured (calibration rates, interval lines), printed after the results.
+_REPORTED: list[str] = []
+
+
+@pytest.fixture
+def report():
+    """``report(line)`` puts one measured figure into the run's summary, after the test results."""
+    return _REPORTED.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _REPORTED:
+        terminalreporter.section("figures measured by the tests")
+        for line in _REPORTED:
+            terminalreporter.write_line(line)

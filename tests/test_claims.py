@@ -52,13 +52,13 @@ def test_strong_effect_supported_reversed_contradicted():
     assert "conv autoencoder" in table.iloc[1].evidence
 
 
-def test_no_effect_is_rarely_supported():
+def test_no_effect_is_rarely_supported(report):
     """Calibration: with no true difference, 'supported' should come out in about 2.5 % (one tail of 95 %)."""
     verdicts = [check_claims(weights_table(1.0, 1.0, seed=s), n_boot=200, seed=s).iloc[0].verdict
                 for s in range(200)]
     rate = verdicts.count("supported") / len(verdicts)
-    print(f"\nfalse 'supported' rate under no effect: {rate:.3f} over {len(verdicts)} simulations "
-          f"(contradicted {verdicts.count('contradicted') / len(verdicts):.3f})")
+    report(f"check_claims calibration: false 'supported' rate under no effect {rate:.3f} over "
+           f"{len(verdicts)} simulations (contradicted {verdicts.count('contradicted') / len(verdicts):.3f})")
     assert set(verdicts) <= set(VERDICTS)
     assert rate <= 0.08
 

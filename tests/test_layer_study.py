@@ -3,7 +3,7 @@
 Small enough for CI: EfficientNet-Lite0 at 96 px, the Mahalanobis detector,
 three repeated splits, the default layer against one intermediate stage and
 the concatenation of two stages with the default. The comparison lines are
-printed (run pytest with ``-s`` to see them).
+printed in the summary of the test run ("figures measured by the tests").
 """
 
 from __future__ import annotations
@@ -36,17 +36,17 @@ def test_stage_layers_keep_the_default_first_and_join_the_last_stages():
 
 
 @pytest.mark.slow
-def test_reproduce_layers_on_the_real_sample_prints_intervals(tmp_path, capsys):
+def test_reproduce_layers_on_the_real_sample_prints_intervals(tmp_path, capsys, report):
     out = tmp_path / "run"
     code = main(["reproduce", "-q", "--data", str(embedded_sample_root()), "--out", str(out),
                  "--backbones", "efficientnet_lite0", "--weights", "imagenet,random",
                  "--layers", LAYERS, "--detectors", "mahalanobis", "--baselines", "none",
                  "--repeats", "3", "--image-size", "96", "--cache", str(tmp_path / "cache")])
     text = capsys.readouterr().out
-    with capsys.disabled():
-        print("\n" + text)
     assert code == 0
     lines = [line for line in text.splitlines() if line.startswith("efficientnet_lite0 (")]
+    for line in lines:
+        report(f"layers on the real sample: {line}")
     assert len(lines) == 4  # 2 weights x 2 layers other than the default
     seen = set()
     for line in lines:
