@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -56,10 +57,36 @@ def current_umask() -> int:
 
 
 def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``target`` atomically and return the path."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return Path(target)
+    """Write ``data`` to ``target`` atomically and return the path.
+
+    The same contract as :func:`atomic_path` (temporary file beside
+    ``target``, then ``os.replace``; permissions ``0o666`` less the umask),
+    with fewer system calls: the temporary file is created with mode
+    ``0o666``, which the kernel reduces by the umask itself, and written
+    through the descriptor that created it (no umask lookup, ``fchmod`` or
+    second ``open``). The feature cache writes two such files per clip.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+    else:  # pragma: no cover
+        raise FileExistsError(f"no free temporary name beside {str(target)!r}")
+    try:
+        with open(fd, "wb", closefd=True) as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return target
 
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
