@@ -175,6 +175,24 @@ def test_same_seed_same_scores_and_global_rng_untouched(kind):
     assert not np.array_equal(a, c)
 
 
+def test_fits_in_threads_of_one_process_give_the_serial_scores():
+    """A Dask worker runs cells in threads: seeding the initial weights must not race."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    X = low_rank(200, rng, basis=rng.normal(size=(3, 30)))
+
+    def fit(seed):
+        return DenseAutoencoderDetector(**{**TINY_DENSE, "max_epochs": 1}, random_state=seed).fit(X).score_samples(X)
+
+    seeds = list(range(12))
+    serial = [fit(seed) for seed in seeds]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(fit, seeds))
+    for seed, a, b in zip(seeds, serial, threaded):
+        np.testing.assert_array_equal(a, b, err_msg=f"random_state={seed}")
+
+
 def test_early_stopping_keeps_best_epoch():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 16)).astype(np.float32)  # pure noise: nothing to learn for long

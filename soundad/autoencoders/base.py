@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from tqdm.auto import tqdm
 from soundad.backbones import resolve_device
 from soundad.detectors import CONTAMINATION, QuantileOffsetMixin
 from soundad.params import BOOLEAN, Interval, Options, check_params
+
+#: Held while torch's global RNG is seeded for a network's initial weights (see fit).
+_INIT_LOCK = threading.Lock()
 
 __all__ = ["TRAINING_RULES", "AutoencoderDetector"]
 
@@ -88,7 +92,9 @@ class AutoencoderDetector(QuantileOffsetMixin, OutlierMixin, BaseEstimator):
         self.device_ = resolve_device(self.device, mps=False)
         self._learn_standardisation(X)
         train_idx, val_idx = self._hold_out(X.shape[0], rng)
-        with torch.random.fork_rng(devices=[]):  # seed init without touching global state
+        # Weight initialisation draws from torch's process-wide RNG: seed it under a lock, so that
+        # two fits in threads of one process (a Dask worker's threads) cannot reseed each other.
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed)
             network = self._build_network(X.shape[1:])
         self.network_ = network.to(self.device_)
