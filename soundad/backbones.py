@@ -247,7 +247,8 @@ def resolve_device(device: Any = "auto", *, mps: bool = True):
 # ----------------------------------------------------------------------- weights
 
 
-def _check_name(name: str) -> str:
+def check_backbone_name(name: str) -> str:
+    """``name`` if soundad knows the backbone, else ParameterError listing the choices."""
     if name not in BACKBONES:
         raise ParameterError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
     return name
@@ -277,7 +278,7 @@ def resolve_weights(name: str, weights: Any = "imagenet"):
         ``"ResNet18_Weights.IMAGENET1K_V1"``, ``"efficientnet-lite0-57934424"``
         or ``"random"``.
     """
-    _check_name(name)
+    check_backbone_name(name)
     if weights is None or (isinstance(weights, str) and weights.lower() == "random"):
         return "random", None, "random"
     if name in LITE_MODELS:
@@ -598,7 +599,7 @@ def list_layers(model, *, max_depth: int | None = 1) -> list[str]:
 
 
 @functools.cache
-def _onednn_graph_available() -> bool:
+def onednn_graph_available() -> bool:
     """Whether this torch build has oneDNN graph fusion (x86-64 Linux/Windows builds do).
 
     Elsewhere switching it on only warns "Not compiled with OneDNN Graph" and
@@ -715,7 +716,7 @@ class Backbone(nn.Module):
             fusion (e.g. on ARM) the module stays eager; if tracing fails it
             stays eager and a :class:`RuntimeWarning` says why.
         """
-        if self._fused or not _onednn_graph_available():
+        if self._fused or not onednn_graph_available():
             return self
         example = self._zero_images(1, channels_last=channels_last)
         try:
@@ -865,7 +866,7 @@ def load_backbone(
     """
     from torchvision.models.feature_extraction import create_feature_extractor
 
-    _check_name(name)
+    check_backbone_name(name)
     layer = resolve_layer(name, layer)
     tag, enum, weights_name = resolve_weights(name, weights)
     mean, std, input_size = _preprocessing(name, enum)

@@ -85,16 +85,16 @@ def file_fingerprint(path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES)
     return digest.hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def plain_settings(value: Any) -> Any:
     """Settings as JSON-able plain data (dataclasses become dicts with their class name)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"__class__": type(value).__name__}
-        out.update({f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        out.update({f.name: plain_settings(getattr(value, f.name)) for f in dataclasses.fields(value)})
         return out
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): plain_settings(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_settings(v) for v in value]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
@@ -106,7 +106,7 @@ def _plain(value: Any) -> Any:
 
 def settings_digest(settings: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON form of ``settings`` (64 hex digits)."""
-    text = json.dumps(_plain(settings), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(plain_settings(settings), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -130,7 +130,7 @@ class FeatureCache:
     """
 
     def __init__(self, cache_dir: str | os.PathLike, settings: Mapping[str, Any]):
-        self.settings = _plain(settings)
+        self.settings = plain_settings(settings)
         self.digest = settings_digest(settings)
         self.directory = Path(cache_dir) / self.digest[:16]
         self.feature_dim: int | None = None

@@ -86,7 +86,6 @@ def binary_labels(y_true, *, name: str = "y_true") -> np.ndarray:
     return mapped.to_numpy(dtype=np.int64)
 
 
-_binary_labels = binary_labels  # older name, still imported by soundad.plots
 
 
 def auc_pauc(y_true, scores, *, max_fpr: float = 0.1, group: str | None = None) -> tuple[float, float]:

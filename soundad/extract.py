@@ -62,8 +62,8 @@ import soundad
 from soundad._io import atomic_path, atomic_write_text
 from soundad.backbones import (
     DEFAULT_LAYERS,
-    _check_name,
-    _onednn_graph_available,
+    check_backbone_name,
+    onednn_graph_available,
     load_backbone,
     resolve_device,
     resolve_layer,
@@ -78,7 +78,7 @@ from soundad.features import (
     ImageConfig,
     MelConfig,
     WindowConfig,
-    _draw_images,
+    draw_images,
     compute_mel,
     normalised_lut,
     sliding_windows,
@@ -393,7 +393,7 @@ def _settings(*, backbone, tag, weights_name, layer, mel, window, image, channel
             "half": bool(half),
             "fuse_bn": bool(fuse_bn),
             "channels_last": bool(channels_last),
-            "cpu_fusion": bool(cpu_fusion) and device.type == "cpu" and _onednn_graph_available(),
+            "cpu_fusion": bool(cpu_fusion) and device.type == "cpu" and onednn_graph_available(),
         },
         "versions": {"soundad": soundad.__version__, "torch": torch.__version__,
                      "torchvision": version("torchvision")},
@@ -528,7 +528,7 @@ def extract_features(
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
-    _check_name(backbone)
+    check_backbone_name(backbone)
     mel.validate()
     window.validate()
     image.validate()
@@ -659,7 +659,7 @@ def extract_features(
                 # Images are drawn per batch, on the compute device: a few large tensor
                 # operations instead of many small ones, and on a GPU the (small) windows
                 # travel instead of the (20x larger) images.
-                images = _draw_images(take, lut, config=image, channels_last=channels_last)
+                images = draw_images(take, lut, config=image, channels_last=channels_last)
                 if half:
                     images = images.half()
                 feats = forward(images)
@@ -818,7 +818,7 @@ def save_features(wf: WindowFeatures, out_dir: str | os.PathLike) -> Path:
     table = pd.DataFrame({"clip_id": wf.clip_ids, "window": wf.window_index})
     with atomic_path(out / "windows.csv") as tmp:
         table.to_csv(tmp, index=False)
-    from soundad.cache import _plain
+    from soundad.cache import plain_settings
 
     meta = {
         "backbone": wf.backbone,
@@ -827,11 +827,11 @@ def save_features(wf: WindowFeatures, out_dir: str | os.PathLike) -> Path:
         "layer": wf.layer,
         "n_windows": len(wf),
         "feature_dim": int(wf.features.shape[1]) if wf.features.ndim == 2 else 0,
-        "settings": _plain(wf.settings),
+        "settings": plain_settings(wf.settings),
         "windows_per_second": wf.windows_per_second,
         "seconds": wf.seconds,
         "from_cache": wf.from_cache,
-        "stats": _plain(wf.stats),
+        "stats": plain_settings(wf.stats),
     }
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
     return out

@@ -438,7 +438,7 @@ def windows_to_images(
     if not bool(torch.isfinite(x).all()):
         raise ParameterError("windows_to_images got windows containing NaN or infinity")
     lut = normalised_lut(config.colormap, mean=mean, std=std, device=x.device)
-    return _draw_images(x, lut, config=config, channels_last=channels_last)
+    return draw_images(x, lut, config=config, channels_last=channels_last)
 
 
 def normalised_lut(colormap: str = "viridis", *, mean: Sequence[float] | None = None,
@@ -475,7 +475,7 @@ def normalised_lut(colormap: str = "viridis", *, mean: Sequence[float] | None = 
     return (lut - mean_t.to(lut.device)) / std_t.to(lut.device)
 
 
-def _draw_images(x, lut, *, config: ImageConfig, channels_last: bool):
+def draw_images(x, lut, *, config: ImageConfig, channels_last: bool):
     """Steps 1-4 of :func:`windows_to_images` on checked input, with a ready table.
 
     Used by :func:`soundad.extract.extract_features`, whose windows are finite

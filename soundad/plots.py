@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from soundad.errors import ParameterError
-from soundad.evaluate import _binary_labels, auc_pauc, method_columns, snr_sort_key
+from soundad.evaluate import binary_labels, auc_pauc, method_columns, snr_sort_key
 from soundad.listen import listen
 from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limits, show_image
 
@@ -63,7 +63,7 @@ def _labels_and_scores(y_true, scores, *, what: str) -> tuple[np.ndarray, np.nda
         y_true, scores = y_true["label"], y_true["score"]
     if scores is None:
         raise ParameterError(f"{what}: scores missing; pass (y_true, scores) or a table with label and score")
-    y = _binary_labels(y_true)
+    y = binary_labels(y_true)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     if y.shape != s.shape:
         raise ParameterError(f"{what}: y_true has {y.size} labels but scores has {s.size} values")

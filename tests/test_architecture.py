@@ -215,3 +215,16 @@ def test_cycle_finder_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [("a", "b", "c")]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    """What one module takes from another is public: no ``from soundad.x import _name``."""
+    crossings = []
+    for path in sorted((ROOT / "soundad").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("soundad")):
+                crossings += [f"{path.relative_to(ROOT)}: {node.module or '.'}.{alias.name}"
+                              for alias in node.names
+                              if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not crossings, "private names imported across modules: " + ", ".join(crossings)

@@ -280,9 +280,9 @@ def _spectrogram_like_images(backbone, n=8, seed=0):
 
 
 def _has_onednn_graph() -> bool:
-    from soundad.backbones import _onednn_graph_available
+    from soundad.backbones import onednn_graph_available
 
-    return _onednn_graph_available()
+    return onednn_graph_available()
 
 
 needs_onednn_graph = pytest.mark.skipif(not _has_onednn_graph(),
@@ -334,7 +334,7 @@ def test_warm_up_runs_the_fused_graph_only():
 def test_without_onednn_graph_the_backbone_stays_eager(monkeypatch):
     import soundad.backbones as backbones
 
-    monkeypatch.setattr(backbones, "_onednn_graph_available", lambda: False)
+    monkeypatch.setattr(backbones, "onednn_graph_available", lambda: False)
     bb = load_backbone("squeezenet1_1", weights="random")
     assert not bb.cpu_fused
     bb.warm_up(2)  # nothing to warm; no error

@@ -137,9 +137,9 @@ def test_cuda_matches_cpu(clips, half):
 
 
 def test_cpu_fusion_is_in_the_cache_key_and_changes_no_feature(clips, tmp_path):
-    from soundad.backbones import _onednn_graph_available
+    from soundad.backbones import onednn_graph_available
 
-    if not _onednn_graph_available():
+    if not onednn_graph_available():
         pytest.skip("this torch build has no oneDNN graph fusion (x86-64 builds do)")
     full_size = {**FAST, "image": ImageConfig(), "backbone": "squeezenet1_1"}  # the traced 224-px size
     fused = extract_features(clips.iloc[:2], batch_size=4, cache_dir=tmp_path / "c", **full_size)

@@ -48,7 +48,7 @@ from .download import download_file
 __all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
 _ZENODO = "https://zenodo.org/records/{record}/files/"
-_STATE_DIR = ".soundad"
+STATE_DIR = ".soundad"
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ def download_dcase(
     dest = Path(dest).expanduser()
     zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
     for archive in archives:
-        marker = dest / _STATE_DIR / f"{archive.name}.extracted"
+        marker = dest / STATE_DIR / f"{archive.name}.extracted"
         if marker.exists():
             continue
         url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url

@@ -69,7 +69,7 @@ __all__ = [
 ZENODO_URL = "https://zenodo.org/records/3384388/files/"
 #: Environment variable that overrides :data:`ZENODO_URL`.
 URL_ENV = "SOUNDAD_MIMII_URL"
-_STATE_DIR = ".soundad"
+STATE_DIR = ".soundad"
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,11 @@ def mimii_archive_name(snr: str, machine: str) -> str:
 
 def mimii_url(snr: str, machine: str, *, base_url: str | None = None) -> str:
     """URL of one MIMII zip; ``base_url`` > ``$SOUNDAD_MIMII_URL`` > :data:`ZENODO_URL`."""
-    return _base_url(base_url) + mimii_archive_name(snr, machine)
+    return mimii_base_url(base_url) + mimii_archive_name(snr, machine)
 
 
-def _base_url(base_url: str | None) -> str:
+def mimii_base_url(base_url: str | None) -> str:
+    """The server holding MIMII's zips: ``base_url``, else ``$SOUNDAD_MIMII_URL``, else Zenodo (checked)."""
     url = base_url or os.environ.get(URL_ENV) or ZENODO_URL
     if not isinstance(url, str) or not re.match(r"^(https?|file)://", url):
         raise ParameterError(f"base_url must be an http(s) URL, got {url!r}")
@@ -522,9 +523,9 @@ def download_mimii(
     snr_list = [_snr_arg(s) for s in _as_list(snrs, "snrs")]
     machine_list = _as_list(machines, "machines")
     names = [(snr, machine, mimii_archive_name(snr, machine)) for snr in snr_list for machine in machine_list]
-    base = _base_url(base_url)
+    base = mimii_base_url(base_url)
     zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
-    state = dest / _STATE_DIR
+    state = dest / STATE_DIR
     for snr, machine, name in names:
         marker = state / f"{name}.extracted"
         if extract and marker.exists():
@@ -636,12 +637,12 @@ def fetch_mimii_subset(
         if value is not None and (isinstance(value, bool) or not isinstance(value, Integral) or value < 0):
             raise ParameterError(f"{label} must be a non-negative integer or None, got {value!r}")
     settings = {"archive": name, "model_id": model_id, "n_normal": n_normal, "n_abnormal": n_abnormal}
-    marker = dest / _STATE_DIR / f"subset-{snr}-{machine}-{model_id}.json"
-    done = _subset_complete(marker, dest, settings)
+    marker = dest / STATE_DIR / f"subset-{snr}-{machine}-{model_id}.json"
+    done = subset_complete(marker, dest, settings)
     if done:
         return dest
 
-    url = _base_url(base_url) + name
+    url = mimii_base_url(base_url) + name
     notice = (lambda message: print(f"{name}: {message}", file=sys.stderr, flush=True)) if progress else None
     size, served_md5 = probe_ranges(url, timeout=timeout, on_wait=notice)
     if size is not None:
@@ -693,7 +694,8 @@ def _check_etag(url: str, name: str, served_md5: str | None, registry) -> None:
         )
 
 
-def _subset_complete(marker: Path, dest: Path, settings: dict) -> bool:
+def subset_complete(marker: Path, dest: Path, settings: dict) -> bool:
+    """Whether the subset recorded in ``marker`` is in ``dest`` with these ``settings`` (no download needed)."""
     if not marker.exists():
         return False
     try:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from soundad.errors import DataError, DownloadError, ParameterError
 
-from .download import _STATE_DIR, _base_url, _subset_complete, fetch_mimii_subset, is_reachable, mimii_archive_name
+from .download import STATE_DIR, mimii_base_url, subset_complete, fetch_mimii_subset, is_reachable, mimii_archive_name
 from .embedded import EMBEDDED_NAME, embedded_sample_root
 from .layout import MACHINES, SNRS, normalise_snr, read_layout
 from .synth import MANIFEST_NAME, write_synthetic_dataset
@@ -276,20 +276,20 @@ def _subset_name(kw: Mapping) -> str:
 def _try_subset(cache: Path, kw: dict, *, base_url, timeout: float, progress: bool) -> DataSource | None:
     dest = _subset_dir(cache)
     snr = normalise_snr(kw["snr"])
-    marker = dest / _STATE_DIR / f"subset-{snr}-{kw['machine']}-{kw['model_id']}.json"
+    marker = dest / STATE_DIR / f"subset-{snr}-{kw['machine']}-{kw['model_id']}.json"
     settings = {
         "archive": mimii_archive_name(snr, kw["machine"]),
         "model_id": kw["model_id"],
         "n_normal": kw["n_normal"],
         "n_abnormal": kw["n_abnormal"],
     }
-    if _subset_complete(marker, dest, settings):
+    if subset_complete(marker, dest, settings):
         return DataSource(root=dest.resolve(), name=_subset_name(kw), kind="mimii-subset")
     if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
         warnings.warn(f"data='auto': not fetching the MIMII subset because ${OFFLINE_ENV} is set; using local data",
                       stacklevel=3)
         return None
-    url = _base_url(base_url) + settings["archive"]
+    url = mimii_base_url(base_url) + settings["archive"]
     if not is_reachable(url, timeout=timeout):
         warnings.warn(f"data='auto': {url} did not answer within {timeout:g} s (offline?); using local data",
                       stacklevel=3)
