@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from soundad.data.groups import snr_db
 from soundad.errors import ParameterError
 from soundad.uncertainty import Comparison, paired_difference, unit_bootstrap
 
@@ -53,13 +54,6 @@ _SMALL = ("alexnet", "squeezenet")
 _GOOD_DETECTORS = ("gmm", "ocsvm")
 
 
-def _snr_value(snr) -> float:
-    try:
-        return float(str(snr).lower().replace("db", ""))
-    except ValueError:
-        return float("nan")
-
-
 def _row(check: int, claim: str, verdict: str, evidence: str, *, estimate=np.nan, lo=np.nan, hi=np.nan,
          groups: int = 0) -> dict:
     return {"check": check, "claim": claim, "verdict": verdict, "estimate": float(estimate), "lo": float(lo),
@@ -75,7 +69,7 @@ class _Tester:
 
     def __init__(self, scores: pd.DataFrame, *, n_boot: int, level: float, seed: int):
         self.units, self.boot = unit_bootstrap(scores, metric="auc", n_boot=n_boot, seed=seed)
-        self.units["snr_value"] = self.units["snr"].map(_snr_value)
+        self.units["snr_value"] = self.units["snr"].map(snr_db)
         self.level, self.n_boot = level, n_boot
         self.clips = scores
 
@@ -197,7 +191,7 @@ def _check_transfer(t: _Tester) -> list[dict]:
         text = "not testable here: no group and repeat holds both transfer learning and the conv autoencoder"
         return [_row(check, claim, NOT_TESTABLE, text), _row(check, claim_noise, NOT_TESTABLE, text)]
     rows = [_from(check, claim, overall)]
-    snrs = sorted(t.units.loc[transfer | ae, "snr"].unique(), key=_snr_value)
+    snrs = sorted(t.units.loc[transfer | ae, "snr"].unique(), key=snr_db)
     if len(snrs) < 2:
         rows.append(_row(check, claim_noise, NOT_TESTABLE,
                          f"not testable here: only one SNR ({snrs[0]}) was run; the gap needs the lowest and the "

@@ -22,17 +22,16 @@ Conventions
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import auc as _area_under_curve
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from soundad.data.groups import GROUP_COLUMNS, sort_by_snr
 from soundad.errors import DataError, ParameterError
 
 __all__ = [
-    "GROUP_KEYS",
     "NON_KEY_COLUMNS",
     "REPEAT_COLUMN",
     "Comparison",
@@ -48,12 +47,8 @@ __all__ = [
     "mcclish_pauc",
     "method_columns",
     "render_markdown",
-    "snr_sort_key",
     "summarise",
 ]
-
-#: Columns that identify one machine for evaluation (after the method columns).
-GROUP_KEYS = ("snr", "machine", "model_id")
 
 #: Columns of a scores table that are never method keys.
 NON_KEY_COLUMNS = frozenset(
@@ -174,35 +169,15 @@ def mcclish_pauc(pauc: float, *, max_fpr: float = 0.1) -> float:
 def method_columns(scores: pd.DataFrame) -> list[str]:
     """Columns of a scores/results table that name the method (backbone, detector, ...).
 
-    Every column that is neither a machine key (:data:`GROUP_KEYS`), nor a
+    Every column that is neither a machine key (:data:`GROUP_COLUMNS`), nor a
     per-clip column (:data:`NON_KEY_COLUMNS`), nor a metric.
     """
     metrics = {"auc", "pauc", *INTERVAL_COLUMNS, "auc_sd", "pauc_sd", REPEAT_COLUMN}
     return [
         c for c in scores.columns
-        if c not in GROUP_KEYS and c not in NON_KEY_COLUMNS and c not in metrics and c not in RUN_COLUMNS
+        if c not in GROUP_COLUMNS and c not in NON_KEY_COLUMNS and c not in metrics and c not in RUN_COLUMNS
         and not c.startswith("n_")  # counts: n_test, n_train, n_train_windows, ...
     ]
-
-
-def snr_sort_key(values) -> list:
-    """Sort key placing SNR labels by their number ("-6dB" < "0dB" < "6dB" < "12dB")."""
-
-    def key(v):
-        m = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*_?dB\s*", str(v))
-        return (0, float(m.group(1)), "") if m else (1, 0.0, str(v))
-
-    return [key(v) for v in values]
-
-
-def _sort_snr(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    def key(col: pd.Series):
-        if col.name == "snr":
-            order = {v: i for i, v in enumerate(sorted(pd.unique(col), key=lambda v: snr_sort_key([v])[0]))}
-            return col.map(order)
-        return col
-
-    return frame.sort_values(by, key=key, kind="stable").reset_index(drop=True)
 
 
 def clip_score_table(per_clip: pd.Series, clips: pd.DataFrame, **method) -> pd.DataFrame:
@@ -235,7 +210,7 @@ def clip_score_table(per_clip: pd.Series, clips: pd.DataFrame, **method) -> pd.D
     missing = [c for c in per_clip.index if c not in info.index]
     if missing:
         raise DataError(f"{len(missing)} scored clip(s) are not in the clips table (e.g. {', '.join(missing[:3])})")
-    table = info.loc[per_clip.index, [*GROUP_KEYS, "label"]].rename_axis("clip_id").reset_index()
+    table = info.loc[per_clip.index, [*GROUP_COLUMNS, "label"]].rename_axis("clip_id").reset_index()
     table["score"] = per_clip.to_numpy(dtype=np.float64)
     for column, value in method.items():
         table[column] = value
@@ -282,7 +257,7 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
     """
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
-    required = ["clip_id", *GROUP_KEYS, "label", "score"]
+    required = ["clip_id", *GROUP_COLUMNS, "label", "score"]
     missing = [c for c in required if c not in scores.columns]
     if missing:
         raise DataError(
@@ -297,7 +272,7 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
     if not 0 < level < 1:
         raise ParameterError(f"level={level!r}; expected a value in (0, 1), e.g. 0.95")
     methods = method_columns(scores)
-    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in scores.columns else []), *GROUP_KEYS]
+    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in scores.columns else []), *GROUP_COLUMNS]
     table = scores.copy()
     table["score"] = pd.to_numeric(table["score"], errors="coerce")
     bad = table.index[~np.isfinite(table["score"].to_numpy(dtype=np.float64))]
@@ -339,7 +314,7 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
                 "n_abnormal_test": n_abnormal,
             }
         )
-    return _sort_snr(pd.DataFrame(rows), keys)
+    return sort_by_snr(pd.DataFrame(rows), keys)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,10 @@ Rules
 :data:`BOOLEAN`        ``True`` or ``False`` (also numpy booleans)
 :data:`RANDOM_STATE`   ``None``, a seed in ``[0, 2**32 - 1]`` or a ``numpy.random.RandomState``
 ``None``               the value ``None`` itself
+
+The same rules check plain function arguments: :func:`check_value` (any
+rules), :func:`check_int` and :func:`check_number` (the common cases), each
+raising one ``ParameterError`` such as ``n_normal=0; expected an integer >= 1``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ __all__ = [
     "InstanceOf",
     "Interval",
     "Options",
+    "check_int",
+    "check_number",
     "check_params",
+    "check_value",
 ]
 
 
@@ -177,3 +184,41 @@ def check_params(estimator, rules: Mapping[str, Sequence] | None = None) -> None
         if not any(_satisfies(rule, value) for rule in allowed):
             expected = " or ".join(_describe(rule) for rule in allowed)
             raise ParameterError(f"{type(estimator).__name__}: {name}={value!r}; expected {expected}")
+
+
+def check_value(name: str, value: Any, *rules) -> Any:
+    """Return ``value`` if it satisfies one of ``rules``; else raise ``ParameterError`` naming ``name``.
+
+    ``None`` among ``rules`` admits ``None``. The message reads
+    ``"<name>=<value!r>; expected <what the rules accept>"``.
+    """
+    if any(_satisfies(rule, value) for rule in rules):
+        return value
+    expected = " or ".join(_describe(rule) for rule in rules)
+    raise ParameterError(f"{name}={value!r}; expected {expected}")
+
+
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None,
+              allow_none: bool = False) -> int | None:
+    """``value`` as a Python ``int`` if it is an integer (not a bool) in ``[low, high]``.
+
+    Examples
+    --------
+    >>> check_int("n_normal", 3, low=1)
+    3
+    >>> check_int("n_normal", 0, low=1)
+    Traceback (most recent call last):
+    ...
+    soundad.errors.ParameterError: n_normal=0; expected an integer >= 1
+    """
+    rules = [Interval(int, low, high)] + ([None] if allow_none else [])
+    check_value(name, value, *rules)
+    return None if value is None else int(value)
+
+
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 closed: str = "both", allow_none: bool = False) -> float | None:
+    """``value`` as a Python ``float`` if it is a real number (not a bool, not NaN) in the interval."""
+    rules = [Interval(float, low, high, closed)] + ([None] if allow_none else [])
+    check_value(name, value, *rules)
+    return None if value is None else float(value)

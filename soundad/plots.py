@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from soundad.errors import ParameterError
-from soundad.evaluate import binary_labels, auc_pauc, method_columns, snr_sort_key
+from soundad.data.groups import snr_sort_key
+from soundad.evaluate import binary_labels, auc_pauc, method_columns
 from soundad.listen import listen
 from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limits, show_image
 

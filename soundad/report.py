@@ -98,7 +98,8 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         with repeats the overall table also gives ``auc_sd``, the standard
         deviation of the mean AUC over repeats.
     """
-    from soundad.evaluate import format_ci, render_markdown, snr_sort_key
+    from soundad.data.groups import snr_sort_key
+    from soundad.evaluate import format_ci, render_markdown
 
     ok = results[results["auc"].notna()]
     order = list(dict.fromkeys(results["method"]))

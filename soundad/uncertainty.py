@@ -37,6 +37,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
 
 #: Columns of a scores table that describe one run's repeat (not a method).
 REPEAT_COLUMN = "repeat"
-_GROUP_KEYS = ("snr", "machine", "model_id")
 _METRICS = ("auc", "pauc")
 
 
@@ -237,7 +237,7 @@ def _prepare(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
-    required = ["clip_id", *_GROUP_KEYS, "label", "score"]
+    required = ["clip_id", *GROUP_COLUMNS, "label", "score"]
     missing = [c for c in required if c not in scores.columns]
     if missing:
         raise DataError(f"scores table lacks column(s) {', '.join(missing)}; expected the scores.csv of run_grid")
@@ -278,7 +278,7 @@ def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float 
     _check_common(n_boot, 0.5, metric, max_fpr)
     table, methods = _prepare(scores)
     rows, boots = [], []
-    for g_index, (group_key, group) in enumerate(table.groupby(list(_GROUP_KEYS), sort=True)):
+    for g_index, (group_key, group) in enumerate(table.groupby(list(GROUP_COLUMNS), sort=True)):
         clips = group.drop_duplicates("clip_id").sort_values("clip_id")
         clip_index = pd.Series(np.arange(len(clips)), index=clips["clip_id"].to_numpy())
         rng = np.random.default_rng([int(seed), g_index])
@@ -291,7 +291,7 @@ def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float 
             if y.min() == y.max():
                 continue  # a test set with one class has no AUC
             point = weighted_auc_pauc(y, s, np.ones((1, y.size)), max_fpr=max_fpr)
-            rows.append({**dict(zip([*methods, REPEAT_COLUMN], unit_key)), **dict(zip(_GROUP_KEYS, group_key)),
+            rows.append({**dict(zip([*methods, REPEAT_COLUMN], unit_key)), **dict(zip(GROUP_COLUMNS, group_key)),
                          "value": float(point[0 if metric == "auc" else 1][0])})
             if n_boot:
                 both = weighted_auc_pauc(y, s, weights[:, idx], max_fpr=max_fpr)
@@ -322,19 +322,19 @@ def mean_metric_ci(scores: pd.DataFrame, *, by: Sequence[str] = (), metric: str 
         Method columns..., ``by``..., ``<metric>`` (mean over groups and
         repeats), ``<metric>_lo``, ``<metric>_hi``, ``n_groups``, ``n_repeats``.
     """
-    bad = [b for b in by if b not in _GROUP_KEYS]
+    bad = [b for b in by if b not in GROUP_COLUMNS]
     if bad:
-        raise ParameterError(f"by={list(by)!r}; expected some of {', '.join(_GROUP_KEYS)}")
+        raise ParameterError(f"by={list(by)!r}; expected some of {', '.join(GROUP_COLUMNS)}")
     _check_common(n_boot, level, metric, max_fpr)
     units, boot = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
-    methods = [c for c in units.columns if c not in (*_GROUP_KEYS, REPEAT_COLUMN, "value")]
+    methods = [c for c in units.columns if c not in (*GROUP_COLUMNS, REPEAT_COLUMN, "value")]
     rows = []
     for key, part in units.groupby([*methods, *by], sort=False):
         key = key if isinstance(key, tuple) else (key,)
         lo, hi = _interval(np.nanmean(boot[part.index], axis=0), level) if n_boot else (np.nan, np.nan)
         rows.append({**dict(zip([*methods, *by], key)), metric: float(part["value"].mean()),
                      f"{metric}_lo": lo, f"{metric}_hi": hi,
-                     "n_groups": int(part[list(_GROUP_KEYS)].drop_duplicates().shape[0]),
+                     "n_groups": int(part[list(GROUP_COLUMNS)].drop_duplicates().shape[0]),
                      "n_repeats": int(part[REPEAT_COLUMN].nunique())})
     return pd.DataFrame(rows)
 
@@ -409,7 +409,7 @@ def _select(units: pd.DataFrame, side: Mapping[str, str], name: str) -> pd.Serie
         raise ParameterError(f"{name} must be a non-empty mapping of method columns, e.g. {{'weights': 'imagenet'}}")
     mask = pd.Series(True, index=units.index)
     for column, value in side.items():
-        if column not in units.columns or column in (*_GROUP_KEYS, REPEAT_COLUMN, "value"):
+        if column not in units.columns or column in (*GROUP_COLUMNS, REPEAT_COLUMN, "value"):
             raise ParameterError(f"{name} names {column!r}, which is not a method column of the scores table")
         values = [str(v) for v in value] if isinstance(value, (list, tuple, set, frozenset)) else [str(value)]
         mask &= units[column].isin(values)
@@ -424,7 +424,7 @@ def paired_difference(units: pd.DataFrame, boot: np.ndarray, a: Mapping, b: Mapp
     (group, repeat) units both sides were found in. Used by :func:`compare`
     and :mod:`soundad.claims`.
     """
-    keys = [*_GROUP_KEYS, REPEAT_COLUMN]
+    keys = [*GROUP_COLUMNS, REPEAT_COLUMN]
     scope = units if where is None else units[where]
     ma, mb = _select(scope, a, "a"), _select(scope, b, "b")
     if (ma & mb).any():
@@ -487,10 +487,10 @@ def compare(scores: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], *,
     if common.empty:
         raise DataError(f"no group and repeat of the scores table holds both {_label(a)} and {_label(b)}")
     lo, hi = _interval(diffs, level) if n_boot else (float("nan"), float("nan"))
-    clips = scores.merge(common.drop(columns=REPEAT_COLUMN).drop_duplicates(), on=list(_GROUP_KEYS))
+    clips = scores.merge(common.drop(columns=REPEAT_COLUMN).drop_duplicates(), on=list(GROUP_COLUMNS))
     return Comparison(
         a_label=_label(a), b_label=_label(b), metric=metric, estimate=estimate, lo=lo, hi=hi, level=level,
-        n_groups=int(common[list(_GROUP_KEYS)].drop_duplicates().shape[0]),
+        n_groups=int(common[list(GROUP_COLUMNS)].drop_duplicates().shape[0]),
         n_repeats=int(common[REPEAT_COLUMN].nunique()),
-        n_clips=int(clips[[*_GROUP_KEYS, "clip_id"]].drop_duplicates().shape[0]),
+        n_clips=int(clips[[*GROUP_COLUMNS, "clip_id"]].drop_duplicates().shape[0]),
     )

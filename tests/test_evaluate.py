@@ -6,13 +6,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from soundad.errors import DataError, ParameterError
+from soundad.data.groups import snr_sort_key
 from soundad.evaluate import (
     auc_pauc,
     evaluate_scores,
     mcclish_pauc,
     method_columns,
     render_markdown,
-    snr_sort_key,
     summarise,
 )
 

@@ -1,7 +1,9 @@
 """Machine sounds for anomaly detection (chapter 01).
 
+- :mod:`~soundad.data.groups`: group columns, SNR spellings and order, the
+  train/test masks (:data:`GROUP_COLUMNS`, :func:`normalise_snr`, :func:`snr_db`).
 - :mod:`~soundad.data.layout`: MIMII's folder layout → a tidy clip table
-  (:func:`read_layout`, :func:`normalise_snr`).
+  (:func:`read_layout`).
 - :mod:`~soundad.data.split`: train/test splits (:func:`mimii_split`,
   :func:`random_split`).
 - :mod:`~soundad.data.audio`: one channel of a WAV file as float32
@@ -35,9 +37,19 @@ from .download import (
     mimii_archive_name,
     mimii_url,
 )
-from .layout import LABELS, LAYOUT_COLUMNS, MACHINES, MODEL_IDS, SNRS, normalise_snr, read_layout
+from .groups import normalise_snr
+from .layout import LABELS, LAYOUT_COLUMNS, MACHINES, MODEL_IDS, SNRS, read_layout
 from .source import DataSource, default_cache_dir, resolve_data
-from .split import GROUP_COLUMNS, mimii_split, random_split
+from .groups import (
+    GROUP_COLUMNS,
+    parse_snrs,
+    snr_db,
+    snr_sort_key,
+    sort_by_snr,
+    evaluation_mask,
+    train_normal_mask,
+)
+from .split import mimii_split, random_split
 from .synth import ANOMALIES, mix_at_snr, synthesize_factory_noise, synthesize_machine_sound, write_synthetic_dataset
 
 __all__ = [
@@ -73,4 +85,10 @@ __all__ = [
     "synthesize_factory_noise",
     "synthesize_machine_sound",
     "write_synthetic_dataset",
+    "parse_snrs",
+    "snr_db",
+    "snr_sort_key",
+    "sort_by_snr",
+    "evaluation_mask",
+    "train_normal_mask",
 ]

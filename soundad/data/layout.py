@@ -24,6 +24,8 @@ import pandas as pd
 
 from soundad.errors import DataError
 
+from .groups import normalise_snr
+
 __all__ = [
     "LABELS",
     "MACHINES",
@@ -45,65 +47,11 @@ LABELS = ("normal", "abnormal")
 #: Columns of the table :func:`read_layout` returns, in order.
 LAYOUT_COLUMNS = ("clip_id", "path", "snr", "machine", "model_id", "label")
 
-_SNR_PATTERN = re.compile(
-    r"""^\s*
-    (?P<sign>[-+\u2212]|min|minus|m|plus|p)?   # -6, min6, m6, minus6, +6, plus6
-    _?\s*
-    (?P<value>\d+)
-    \s*_?\s*
-    db\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _MODEL_ID_PATTERN = re.compile(r"^id_\d+$")
 #: File name endings :func:`read_layout` lists (lower case).
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 _LAYOUT_HINT = "<root>/<snr>/<machine>/<model_id>/{normal,abnormal}/<name>.wav"
-
-
-def normalise_snr(text: str | int) -> str:
-    """Return the canonical spelling of an SNR folder name.
-
-    Parameters
-    ----------
-    text : str or int
-        An SNR as MIMII's zips, its baseline or a user spell it:
-        ``"-6_dB"``, ``"min6dB"``, ``"m6dB"``, ``"-6dB"``, ``"0_dB"``,
-        ``"6dB"``, ``"+6 dB"``; an integer is read as decibels.
-
-    Returns
-    -------
-    snr : str
-        ``f"{value}dB"`` with a plain minus sign, e.g. ``"-6dB"``, ``"0dB"``,
-        ``"6dB"``. Zero never gets a sign.
-
-    Raises
-    ------
-    DataError
-        If ``text`` is not an SNR spelling (the message repeats it).
-
-    Examples
-    --------
-    >>> normalise_snr("-6_dB"), normalise_snr("min6dB"), normalise_snr("0_dB")
-    ('-6dB', '0dB', '0dB')
-    """
-    if isinstance(text, bool):
-        raise DataError(f"SNR must be a string like '-6dB' or an integer, got {text!r}")
-    if isinstance(text, int):
-        return f"{int(text)}dB"
-    if not isinstance(text, str):
-        raise DataError(f"SNR must be a string like '-6dB' or an integer, got {text!r}")
-    match = _SNR_PATTERN.match(text)
-    if match is None:
-        raise DataError(
-            f"cannot read {text!r} as an SNR: expected a folder name like "
-            "'-6dB', '-6_dB', 'min6dB', '0dB', '0_dB' or '6dB'"
-        )
-    value = int(match.group("value"))
-    sign = (match.group("sign") or "").lower()
-    if sign in {"-", "\u2212", "min", "minus", "m"}:
-        value = -value
-    return f"{value}dB"
 
 
 def read_layout(root: str | os.PathLike) -> pd.DataFrame:

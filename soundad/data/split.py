@@ -22,10 +22,10 @@ import pandas as pd
 
 from soundad.errors import DataError, ParameterError
 
+from .groups import GROUP_COLUMNS
+
 __all__ = ["GROUP_COLUMNS", "mimii_split", "random_split"]
 
-#: One detector per group of these columns.
-GROUP_COLUMNS = ("snr", "machine", "model_id")
 _REQUIRED = ("clip_id", *GROUP_COLUMNS, "label")
 
 

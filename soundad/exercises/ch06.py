@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundad.evaluate import GROUP_KEYS, auc_pauc
+from soundad.data.groups import GROUP_COLUMNS
+from soundad.evaluate import auc_pauc
 from soundad.exercises import register
 
 __all__ = ["imagenet_gap", "mean_gap"]
@@ -22,7 +23,7 @@ def mean_gap(scores, *, backbone: str, detector: str) -> float:
     was repeated). Only pairs where both weights were scored count.
     """
     rows = scores[(scores["backbone"] == backbone) & (scores["detector"] == detector)]
-    keys = [*GROUP_KEYS, *(["repeat"] if "repeat" in rows.columns else [])]
+    keys = [*GROUP_COLUMNS, *(["repeat"] if "repeat" in rows.columns else [])]
     gaps = []
     for _, part in rows.groupby(keys):
         auc = {w: auc_pauc(p["label"], p["score"])[0] for w, p in part.groupby("weights")}

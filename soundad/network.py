@@ -1,0 +1,55 @@
+"""The network rules every download shares: when not to try, and whether a server answers.
+
+- :func:`offline`: ``$SOUNDAD_OFFLINE`` set to anything but ``""``, ``"0"``,
+  ``"false"``, ``"no"`` or ``"off"`` (any case) forbids every download attempt
+  (datasets and model weights alike).
+- :func:`is_reachable`: whether a server accepts a TCP connection within a
+  few seconds, without hanging on a slow name lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from urllib.parse import urlparse
+
+__all__ = ["OFFLINE_ENV", "is_reachable", "offline"]
+
+#: Environment variable that, when set to a true value, keeps soundad off the network.
+OFFLINE_ENV = "SOUNDAD_OFFLINE"
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def offline() -> bool:
+    """True when ``$SOUNDAD_OFFLINE`` forbids downloads (unset, ``0``, ``false``, ``no``, ``off`` allow them)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in _FALSE
+
+
+def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
+    """True if the host of ``url`` accepts a TCP connection within ``timeout`` seconds.
+
+    ``file://`` URLs are reachable when the path exists. The connection is
+    opened in a daemon thread, so that a hanging DNS lookup (which socket
+    timeouts do not cover) cannot stall the caller beyond ``timeout``.
+    """
+    parts = urlparse(url)
+    if parts.scheme == "file":
+        return os.path.exists(parts.path)
+    host = parts.hostname
+    if not host:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
