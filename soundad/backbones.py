@@ -74,7 +74,11 @@ from torch import nn
 
 from soundad.errors import ParameterError, WeightsUnavailableError
 
+from soundad.backbone_config import DEFAULT_BACKBONE, BackboneConfig
+
 __all__ = [
+    "BackboneConfig",
+    "DEFAULT_BACKBONE",
     "BACKBONES",
     "DEFAULT_LAYERS",
     "LAYER_PRESETS",

@@ -44,6 +44,7 @@ How it is organised, and why:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -56,11 +57,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 import soundad
 from soundad._io import atomic_path, atomic_write_text
 from soundad.backbones import (
+    BackboneConfig,
     DEFAULT_LAYERS,
     check_backbone_name,
     onednn_graph_available,
@@ -151,6 +154,47 @@ class WindowFeatures:
     def rows_of(self, clip_id: str) -> np.ndarray:
         """Row indices of one clip's windows."""
         return np.flatnonzero(self.clip_ids == clip_id)
+
+    def subset(self, rows: np.ndarray) -> "WindowFeatures":
+        """The windows selected by ``rows`` (a boolean mask of length N or row indices), same metadata."""
+        return dataclasses.replace(self, features=self.features[rows], clip_ids=self.clip_ids[rows],
+                                   window_index=self.window_index[rows], stats=dict(self.stats))
+
+    def split(self, clips: pd.DataFrame) -> tuple["WindowFeatures", "WindowFeatures"]:
+        """The training and test windows, by the clips' ``split`` and ``label`` columns.
+
+        Parameters
+        ----------
+        clips : pd.DataFrame
+            Has ``clip_id``, ``split`` and ``label`` for every clip of these
+            features (e.g. from :func:`soundad.data.choose_split`).
+
+        Returns
+        -------
+        train : WindowFeatures
+            Windows of normal training clips (what a one-class detector is fitted on).
+        test : WindowFeatures
+            Windows of test clips, normal and abnormal.
+
+        Raises
+        ------
+        DataError
+            If a clip of these features is not in ``clips`` or ``clips`` has no split.
+        """
+        from soundad.data.groups import evaluation_mask, train_normal_mask
+
+        missing = [c for c in ("clip_id", "split", "label") if c not in clips.columns]
+        if missing:
+            raise DataError(f"clips table has no column {', '.join(map(repr, missing))}; "
+                            "split the clips first (soundad.data.choose_split)")
+        table = clips.set_index("clip_id")
+        unknown = sorted(set(self.clip_ids) - set(table.index))
+        if unknown:
+            raise DataError(f"{len(unknown)} clips of these features are not in the clips table, "
+                            f"e.g. {unknown[0]!r}")
+        per_row = table.loc[self.clip_ids]
+        return (self.subset(train_normal_mask(per_row).to_numpy()),
+                self.subset(evaluation_mask(per_row).to_numpy()))
 
 
 def default_batch_size(device: Any = "cpu") -> int:
@@ -414,6 +458,7 @@ def _layer_label(backbone: str, layer) -> str:
 def extract_features(
     clips,
     *,
+    config: BackboneConfig | None = None,
     backbone: str = "efficientnet_lite0",
     weights: Any = "imagenet",
     layer: str | Sequence[str] | None = None,
@@ -441,6 +486,11 @@ def extract_features(
 
     Parameters
     ----------
+    config : BackboneConfig or None, default=None
+        The backbone and how it runs, as one object
+        (:class:`soundad.backbones.BackboneConfig`). When given, it replaces
+        the keywords ``backbone`` … ``compile_mode`` below (leave those at
+        their defaults).
     clips : pd.DataFrame or sequence of paths
         A table with at least ``clip_id`` and ``path`` columns (e.g. from
         :func:`soundad.data.read_layout`), or a list of WAV paths (then the
@@ -527,6 +577,14 @@ def extract_features(
     """
     from tqdm.auto import tqdm
 
+    if config is not None:
+        if not isinstance(config, BackboneConfig):
+            raise ParameterError(f"config must be a soundad.backbones.BackboneConfig, got {type(config).__name__}")
+        (backbone, weights, layer, device, batch_size, num_workers, half, channels_last, fuse_bn, cpu_fusion,
+         front_end, autocast, compile_mode) = (
+            config.name, config.weights, config.layer, config.device, config.batch_size, config.num_workers,
+            config.half, config.channels_last, config.fuse_bn, config.cpu_fusion, config.front_end,
+            config.autocast, config.compile_mode)
     start = time.perf_counter()
     check_backbone_name(backbone)
     mel.validate()

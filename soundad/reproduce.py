@@ -80,6 +80,8 @@ import numpy as np
 import pandas as pd
 
 from soundad._io import atomic_path, atomic_write_text
+from soundad.data.groups import GROUP_COLUMNS, evaluation_mask, group_key, train_normal_mask
+from soundad.data.selection import MIN_TRAIN_CLIPS, choose_split, first_group, group_status, load_clips
 from soundad.errors import DataError, ParameterError
 from soundad.report import draw_figures, write_summary
 
@@ -98,12 +100,6 @@ __all__ = [
 
 #: Autoencoder baselines :func:`run_grid` knows.
 BASELINES = ("conv_ae", "dense_ae")
-
-#: One detector per group of these columns (as in :mod:`soundad.data`).
-GROUP_COLUMNS = ("snr", "machine", "model_id")
-
-#: ``split="auto"`` uses MIMII's rule unless it leaves a group fewer normal training clips.
-MIN_TRAIN_CLIPS = 10
 
 _CELL_VERSION = 1
 _RESULT_COLUMNS = [
@@ -197,153 +193,6 @@ def repeat_seed(seed: int, repeat: int) -> int:
     if repeat == 0:
         return int(seed)
     return int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0])
-
-
-# --------------------------------------------------------------------------- data
-
-
-def load_clips(data) -> tuple[pd.DataFrame, str]:
-    """Resolve ``data`` into a clips table and a short name for titles.
-
-    Parameters
-    ----------
-    data : str, os.PathLike, DataSource or pd.DataFrame
-        ``"auto"`` (:func:`soundad.data.resolve_data`), a directory in MIMII's
-        layout, a :class:`soundad.data.DataSource`, or a clips table from
-        :func:`soundad.data.read_layout` (its name is then ``"clips"``).
-
-    Returns
-    -------
-    clips : pd.DataFrame
-        One row per WAV: ``clip_id, path, snr, machine, model_id, label``.
-    name : str
-        E.g. ``"synthetic"`` or the directory's name.
-
-    Raises
-    ------
-    DataError
-        If the directory is missing, empty, or not in MIMII's layout.
-    """
-    from soundad import data as data_stage
-
-    if isinstance(data, pd.DataFrame):
-        return data.reset_index(drop=True), str(data.attrs.get("name", "clips"))
-    if isinstance(data, str) and data == "auto":
-        source = data_stage.resolve_data("auto")
-        return data_stage.read_layout(source.root), str(source.name)
-    if isinstance(data, (str, os.PathLike)):  # before the DataSource check: a Path has .root and .name too
-        root = Path(data).expanduser()
-        return data_stage.read_layout(root), root.resolve().name
-    if hasattr(data, "root") and hasattr(data, "name"):
-        return data_stage.read_layout(data.root), str(data.name)
-    raise ParameterError(
-        f"data must be a directory, 'auto', a DataSource or a clips DataFrame, got {type(data).__name__}"
-    )
-
-
-def choose_split(
-    clips: pd.DataFrame,
-    *,
-    split: str = "auto",
-    train_fraction: float = 0.5,
-    seed: int = 0,
-    min_train: int = MIN_TRAIN_CLIPS,
-) -> tuple[pd.DataFrame, str]:
-    """Add the train/test ``split`` column and say which rule made it.
-
-    Parameters
-    ----------
-    clips : pd.DataFrame
-        Clips table (see :func:`load_clips`).
-    split : {"auto", "mimii", "random", "given"}, default="auto"
-        ``"mimii"``: :func:`soundad.data.mimii_split`; ``"random"``:
-        :func:`soundad.data.random_split`; ``"given"``: the table's own
-        ``split`` column (DCASE layouts: the train/test folders,
-        :func:`soundad.data.dcase.given_split`); ``"auto"``: ``"given"`` when
-        the table has a ``split`` column, else MIMII's rule unless it
-        leaves some group fewer than ``min_train`` normal training clips
-        (or none at all), then the random split.
-    train_fraction : float in (0, 1), default=0.5
-        Random split: share of each group's normal clips used for training.
-    seed : int, default=0
-        Random split: seed of the draw.
-    min_train : int, default=MIN_TRAIN_CLIPS
-        ``"auto"``: fewest normal training clips MIMII's rule must leave.
-
-    Returns
-    -------
-    clips : pd.DataFrame
-        Copy with column ``split`` ∈ {"train", "test"}.
-    rule : str
-        ``"mimii"`` or ``"random"``: the rule actually used.
-    """
-    from soundad.data import mimii_split, random_split
-    from soundad.data.dcase import given_split
-
-    if split not in ("auto", "mimii", "random", "given"):
-        raise ParameterError(f"split={split!r}; expected 'auto', 'mimii', 'random' or 'given'")
-    if split == "given" or (split == "auto" and "split" in clips.columns):  # DCASE: the folders' split
-        return given_split(clips), "given"
-    if split == "random":
-        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
-    if split == "mimii":
-        return mimii_split(clips), "mimii"
-    try:
-        table = mimii_split(clips)
-    except DataError:
-        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
-    train = table[(table["split"] == "train") & (table["label"] == "normal")]
-    per_group = train.groupby(list(GROUP_COLUMNS)).size()
-    n_groups = clips.groupby(list(GROUP_COLUMNS)).ngroups
-    if len(per_group) < n_groups or int(per_group.min()) < min_train:
-        return random_split(clips, train_fraction=train_fraction, seed=seed), "random"
-    return table, "mimii"
-
-
-def first_group(clips: pd.DataFrame, *, max_clips: int, seed: int = 0) -> tuple[pd.DataFrame, str, str]:
-    """The first (snr, machine, model_id) group of a clips table, capped and split.
-
-    Chapters 03-05 study one machine model at a time; this is how they pick it.
-
-    Parameters
-    ----------
-    clips : pd.DataFrame
-        Clips table (see :func:`load_clips`).
-    max_clips : int >= 2
-        At most ``max_clips // 2`` normal and as many abnormal clips are kept
-        (the first in table order); per split when the table has one (DCASE).
-    seed : int, default=0
-        Seed of the random split, if :func:`choose_split` falls back to it.
-
-    Returns
-    -------
-    group : pd.DataFrame
-        The group's clips with a ``split`` column.
-    rule : str
-        The split rule used (``"mimii"`` or ``"random"``).
-    name : str
-        ``"<machine> <model_id> <snr>"``, for titles.
-    """
-    if clips.empty:
-        raise DataError("clips table is empty: there is no group to pick")
-    first = clips.iloc[0]
-    group = clips[(clips[list(GROUP_COLUMNS)] == first[list(GROUP_COLUMNS)]).all(axis=1)]
-    by = ["split", "label"] if "split" in group.columns else "label"  # DCASE: keep train clips too
-    group = group.groupby(by, group_keys=False).head(max_clips // 2)
-    group, rule = choose_split(group, seed=seed)
-    return group, rule, f"{first['machine']} {first['model_id']} {first['snr']}"
-
-
-def _check_group(group: pd.DataFrame) -> str:
-    """``"ok"``, or why the group cannot be evaluated."""
-    test = group[group["split"] == "test"]
-    n_train = int(((group["split"] == "train") & (group["label"] == "normal")).sum())
-    if n_train == 0:
-        return "skipped: no normal training clip"
-    missing = [label for label in ("normal", "abnormal") if not (test["label"] == label).any()]
-    if missing:
-        return f"skipped: test set has no {' and no '.join(missing)} clip (AUC needs both classes)"
-    return "ok"
 
 
 # --------------------------------------------------------------------------- cells
@@ -568,10 +417,10 @@ def run_grid(
         for r, (table, _) in enumerate(splits)
         for key, group in table.groupby(list(GROUP_COLUMNS), sort=True)
     }
-    status = {unit: _check_group(group) for unit, group in groups.items()}
+    status = {unit: group_status(group) for unit, group in groups.items()}
     usable = [unit for unit, s in status.items() if s == "ok"]
     first = splits[0][0]
-    n_train_all = first[(first["split"] == "train") & (first["label"] == "normal")].shape[0]
+    n_train_all = first[train_normal_mask(first)].shape[0]
     log(
         f"[reproduce] data {data_name!r}: {len(clips)} clips in {len(groups) // repeats} groups; "
         f"split={rule!r}" + (" (chosen by split='auto')" if split == "auto" else "")
@@ -673,7 +522,9 @@ def run_grid(
                     window=window, channel=channel, seed=repeat_seed(seed, unit[0]), device=device,
                     params=baseline_params.get(method.backbone, {}))))
             continue
-        inputs = _baseline_inputs(groups[pending[0][1]], sorted({m.backbone for m, _, _ in pending}), mel=mel,
+        from soundad.autoencoders import baseline_inputs
+
+        inputs = baseline_inputs(groups[pending[0][1]], sorted({m.backbone for m, _, _ in pending}), mel=mel,
                                   window=window, channel=channel)
         for method, unit, fp in pending:
             t0 = time.perf_counter()
@@ -761,7 +612,7 @@ def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: 
     scores, n_train, n_windows = _run_detector(features, rows_of, group, method.detector, seed=seed,
                                                params=params)
     seconds = time.perf_counter() - t0
-    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+    _write_cell(path, fingerprint=fingerprint, method=method, key=group_key(group), n_train=n_train,
                 n_train_windows=n_windows, scores=scores, seconds=seconds)
     return seconds
 
@@ -769,12 +620,14 @@ def detector_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: 
 def baseline_cell(method: Method, group: pd.DataFrame, path: Path, fingerprint: str, *, mel, window, channel,
                   seed: int, device: str, params: Mapping[str, Any]) -> float:
     """One autoencoder-baseline cell as an independent task; returns its run time [s]."""
+    from soundad.autoencoders import baseline_inputs
+
     t0 = time.perf_counter()
-    inputs = _baseline_inputs(group, [method.backbone], mel=mel, window=window, channel=channel)
+    inputs = baseline_inputs(group, [method.backbone], mel=mel, window=window, channel=channel)
     scores, n_train, n_windows = _run_baseline(method.backbone, inputs[method.backbone], group, seed=seed,
                                                device=device, params=params, progress=False)
     seconds = time.perf_counter() - t0
-    _write_cell(path, fingerprint=fingerprint, method=method, key=_group_key(group), n_train=n_train,
+    _write_cell(path, fingerprint=fingerprint, method=method, key=group_key(group), n_train=n_train,
                 n_train_windows=n_windows, scores=scores, seconds=seconds)
     return seconds
 
@@ -798,42 +651,19 @@ def _cached_features(group: pd.DataFrame, *, cache_dir, settings: Mapping[str, A
     return np.concatenate(arrays), pd.Series(rows)
 
 
-def _group_key(group: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(str(group[c].iloc[0]) for c in GROUP_COLUMNS)
-
-
 def _run_detector(features: np.ndarray, rows_of: pd.Series, group: pd.DataFrame, name: str, *, seed: int,
                   params: Mapping[str, Any]) -> tuple[pd.Series, int, int]:
     """Fit detector ``name`` on the group's normal training windows; clip scores of its test clips."""
     from soundad.detectors import anomaly_scores, clip_scores, make_detector
 
-    train_ids = group.loc[(group["split"] == "train") & (group["label"] == "normal"), "clip_id"]
-    test_ids = group.loc[group["split"] == "test", "clip_id"]
+    train_ids = group.loc[train_normal_mask(group), "clip_id"]
+    test_ids = group.loc[evaluation_mask(group), "clip_id"]
     train_rows = np.concatenate([rows_of[c] for c in train_ids])
     test_rows = np.concatenate([rows_of[c] for c in test_ids])
     detector = make_detector(name, seed=seed, **params).fit(features[train_rows])
     window_scores = anomaly_scores(detector, features[test_rows])
     test_clip_of_row = np.concatenate([[c] * len(rows_of[c]) for c in test_ids])
     return clip_scores(window_scores, test_clip_of_row, how="mean"), len(train_ids), len(train_rows)
-
-
-def _baseline_inputs(group: pd.DataFrame, names: Iterable[str], *, mel, window, channel) -> dict:
-    """Per-clip inputs of each baseline: mel windows (conv AE) or stacked frames (dense AE)."""
-    from soundad.data import load_audio
-    from soundad.features import compute_mel, sliding_windows
-
-    names = set(names)
-    inputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
-    for clip_id, path in zip(group["clip_id"], group["path"]):
-        y, sr = load_audio(path, channel=channel, sr=mel.sr)
-        if "conv_ae" in names:
-            spec = compute_mel(y, sr=sr, config=mel)
-            inputs["conv_ae"][clip_id] = sliding_windows(spec, length=window.length, hop=window.hop)
-        if "dense_ae" in names:
-            from soundad.autoencoders import dense_ae_frames
-
-            inputs["dense_ae"][clip_id] = dense_ae_frames(y, sr=sr)
-    return inputs
 
 
 def _run_baseline(name: str, inputs: Mapping[str, np.ndarray], group: pd.DataFrame, *, seed: int, device: str,
@@ -844,8 +674,8 @@ def _run_baseline(name: str, inputs: Mapping[str, np.ndarray], group: pd.DataFra
     cls = autoencoders.ConvAutoencoderDetector if name == "conv_ae" else autoencoders.DenseAutoencoderDetector
     kwargs = _accepted(cls, {"seed": seed, "random_state": seed, "device": device, "progress": progress})
     kwargs.update(params)
-    train_ids = list(group.loc[(group["split"] == "train") & (group["label"] == "normal"), "clip_id"])
-    test_ids = list(group.loc[group["split"] == "test", "clip_id"])
+    train_ids = list(group.loc[train_normal_mask(group), "clip_id"])
+    test_ids = list(group.loc[evaluation_mask(group), "clip_id"])
     X_train = np.concatenate([inputs[c] for c in train_ids])
     X_test = np.concatenate([inputs[c] for c in test_ids])
     test_clip_of_row = np.concatenate([[c] * len(inputs[c]) for c in test_ids])
@@ -910,14 +740,14 @@ def _evaluate(scores, cells, methods, status, groups, *, data_name, seed, rule, 
         if s == "ok":
             continue
         group = groups[(r, key)]
-        test = group[group["split"] == "test"]
+        test = group[evaluation_mask(group)]
         for m in methods:
             skipped.append({
                 "method": m.label, "backbone": m.backbone, "weights": m.weights, "layer": m.layer,
                 "detector": m.detector, "repeat": r, "snr": key[0], "machine": key[1], "model_id": key[2],
                 "auc": math.nan, "auc_lo": math.nan, "auc_hi": math.nan,
                 "pauc": math.nan, "pauc_lo": math.nan, "pauc_hi": math.nan,
-                "n_train": int(((group["split"] == "train") & (group["label"] == "normal")).sum()),
+                "n_train": int((train_normal_mask(group)).sum()),
                 "n_train_windows": 0, "n_test": len(test),
                 "n_normal_test": int((test["label"] == "normal").sum()),
                 "n_abnormal_test": int((test["label"] == "abnormal").sum()), "status": s,

@@ -49,17 +49,20 @@ from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.conv import ConvAutoencoderDetector
 from soundad.autoencoders.dense import DenseAutoencoderDetector
 from soundad.autoencoders.frames import DENSE_AE_N_MELS, dense_ae_frames
+from soundad.autoencoders.inputs import BASELINES, baseline_inputs
 from soundad.autoencoders.networks import ConvAutoencoder, DenseAutoencoder
 from soundad.backbones import resolve_device
 
 __all__ = [
     "AutoencoderDetector",
+    "BASELINES",
     "ConvAutoencoder",
     "ConvAutoencoderDetector",
     "DENSE_AE_N_MELS",
     "DenseAutoencoder",
     "DenseAutoencoderDetector",
     "TRAINING_RULES",
+    "baseline_inputs",
     "dense_ae_frames",
     "resolve_device",
 ]

@@ -19,6 +19,8 @@
   :mod:`~soundad.data.dcase_download`: the DCASE Task 2 layouts (read by
   :func:`read_layout` too), synthetic DCASE data with a domain shift, and the
   DCASE development sets from Zenodo (beyond the paper).
+- :mod:`~soundad.data.selection`: the clips an experiment uses and their
+  split rule (:func:`load_clips`, :func:`choose_split`, :func:`first_group`).
 - :mod:`~soundad.data.source`: which data a notebook uses
   (:func:`resolve_data` → :class:`DataSource`).
 """
@@ -49,6 +51,7 @@ from .groups import (
     evaluation_mask,
     train_normal_mask,
 )
+from .selection import MIN_TRAIN_CLIPS, choose_split, first_group, group_status, load_clips
 from .split import mimii_split, random_split
 from .synth import ANOMALIES, mix_at_snr, synthesize_factory_noise, synthesize_machine_sound, write_synthetic_dataset
 
@@ -86,6 +89,11 @@ __all__ = [
     "synthesize_machine_sound",
     "write_synthetic_dataset",
     "parse_snrs",
+    "MIN_TRAIN_CLIPS",
+    "choose_split",
+    "first_group",
+    "group_status",
+    "load_clips",
     "snr_db",
     "snr_sort_key",
     "sort_by_snr",

@@ -1,0 +1,66 @@
+"""What each autoencoder baseline reads from a clip (chapter 05).
+
+- ``"conv_ae"``: the clip's mel windows, exactly as the ImageNet pipeline cuts
+  them (:class:`~soundad.features.MelConfig`, :class:`~soundad.features.WindowConfig`).
+- ``"dense_ae"``: MIMII's baseline input, stacked log-mel frames
+  (:func:`~soundad.autoencoders.dense_ae_frames`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from soundad.data import load_audio
+from soundad.errors import ParameterError
+from soundad.features import MelConfig, WindowConfig, compute_mel, sliding_windows
+
+from .frames import dense_ae_frames
+
+__all__ = ["BASELINES", "baseline_inputs"]
+
+#: The autoencoder baselines, by the name the grid and the CLI use.
+BASELINES = ("conv_ae", "dense_ae")
+
+
+def baseline_inputs(
+    clips: pd.DataFrame,
+    names: Iterable[str] = BASELINES,
+    *,
+    mel: MelConfig = MelConfig(),
+    window: WindowConfig = WindowConfig(),
+    channel: int | str = 0,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Each baseline's input for every clip, read once per clip.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        Has ``clip_id`` and ``path``.
+    names : iterable of {"conv_ae", "dense_ae"}, default=BASELINES
+    mel, window : MelConfig, WindowConfig
+        The conv AE's mel windows (the dense AE keeps MIMII's own frames).
+    channel : int or "mean", default=0
+        Microphone to read.
+
+    Returns
+    -------
+    inputs : dict
+        ``inputs[name][clip_id]``: ``float32`` array, ``(n_windows, n_mels, length)``
+        for ``"conv_ae"``, ``(n_frames, 5 * 64)`` for ``"dense_ae"``.
+    """
+    names = set(names)
+    unknown = sorted(names - set(BASELINES))
+    if unknown:
+        raise ParameterError(f"baselines={sorted(names)!r}; expected some of {', '.join(BASELINES)}")
+    inputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
+    for clip_id, path in zip(clips["clip_id"], clips["path"]):
+        y, sr = load_audio(path, channel=channel, sr=mel.sr)
+        if "conv_ae" in names:
+            spec = compute_mel(y, sr=sr, config=mel)
+            inputs["conv_ae"][clip_id] = sliding_windows(spec, length=window.length, hop=window.hop)
+        if "dense_ae" in names:
+            inputs["dense_ae"][clip_id] = dense_ae_frames(y, sr=sr)
+    return inputs
