@@ -396,7 +396,7 @@ def test_fetch_subset_errors(server, tmp_path):
 # --------------------------------------------------------------------------- resolve_data
 from soundad.data import resolve_data  # noqa: E402
 
-TINY = {"machines": ("fan",), "ids": ("id_00",), "snrs": ("6dB",), "n_normal": 3, "n_abnormal": 1, "duration": 0.5}
+TINY = {"machines": ("fan",), "model_ids": ("id_00",), "snrs": ("6dB",), "n_normal": 3, "n_abnormal": 1, "duration": 0.5}
 
 
 @pytest.fixture

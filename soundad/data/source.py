@@ -60,7 +60,7 @@ OFFLINE_ENV = "SOUNDAD_OFFLINE"
 SYNTHETIC_DEFAULTS = {
     "machines": MACHINES,
     "snrs": SNRS,
-    "ids": ("id_00",),
+    "model_ids": ("id_00",),
     "n_normal": 30,
     "n_abnormal": 10,
     "duration": 10.0,
