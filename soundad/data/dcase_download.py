@@ -43,7 +43,7 @@ from typing import Sequence
 from soundad._io import atomic_path, atomic_write_text
 from soundad.errors import DataError, ParameterError
 
-from .download import download_file
+from .retrieve import download_file
 
 __all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
