@@ -77,6 +77,20 @@ def test_manifest_reuse_and_overwrite(tmp_path):
     assert set(clips.snr) == {"6dB"} and len(clips) == 5  # the old files are gone
 
 
+def test_a_manifest_written_before_the_model_ids_rename_is_reused(tmp_path):
+    root = write_synthetic_dataset(tmp_path, seed=0, **SMALL)
+    manifest = root / MANIFEST_NAME
+    record = json.loads(manifest.read_text())
+    assert record["settings"]["model_ids"] == ["id_04"]
+    record["settings"]["ids"] = record["settings"].pop("model_ids")  # how older soundad wrote it
+    manifest.write_text(json.dumps(record))
+    stamp = (root / "0dB/pump/id_04/normal/00000000.wav").stat().st_mtime_ns
+    assert write_synthetic_dataset(tmp_path, seed=0, **SMALL) == root
+    assert (root / "0dB/pump/id_04/normal/00000000.wav").stat().st_mtime_ns == stamp
+    with pytest.raises(TypeError):
+        write_synthetic_dataset(tmp_path, ids=("id_04",))  # the keyword itself is renamed
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
