@@ -100,23 +100,27 @@ def download_mimii(
     """
     dest = Path(dest).expanduser()
     snr_list = parse_snrs(snrs, name="snrs")
-    names = [(snr, machine, mimii_archive_name(snr, machine)) for snr in snr_list for machine in _as_list(machines)]
+    names = [(snr, mimii_archive_name(snr, machine)) for snr in snr_list for machine in _as_list(machines)]
     base = mimii_base_url(base_url)
     zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
-    for snr, machine, name in names:
-        marker = dest / STATE_DIR / f"{name}.extracted"
-        if extract and marker.exists():
-            continue
-        known_hash, size = registry_entry(name, registry)
-        zip_path = download_file(
-            base + name, zip_dir / name, known_hash=known_hash, expected_size=size, timeout=timeout, progress=progress
-        )
-        if extract:
-            extract_zip(zip_path, dest, snr=snr, progress=progress)
-            atomic_write_text(marker, json.dumps({"archive": name, "hash": known_hash}))
-            if not keep_zip:
-                zip_path.unlink()
+    for snr, name in names:
+        if not (extract and (dest / STATE_DIR / f"{name}.extracted").exists()):
+            _fetch_archive(base + name, zip_dir / name, dest, snr, registry=registry, extract=extract,
+                           keep_zip=keep_zip, timeout=timeout, progress=progress)
     return dest
+
+
+def _fetch_archive(url: str, zip_path: Path, dest: Path, snr: str, *, registry, extract: bool, keep_zip: bool,
+                   timeout: float, progress: bool) -> None:
+    """Download one zip (verified) and unpack it, recording the finished archive under ``dest``."""
+    known_hash, size = registry_entry(zip_path.name, registry)
+    download_file(url, zip_path, known_hash=known_hash, expected_size=size, timeout=timeout, progress=progress)
+    if extract:
+        extract_zip(zip_path, dest, snr=snr, progress=progress)
+        marker = dest / STATE_DIR / f"{zip_path.name}.extracted"
+        atomic_write_text(marker, json.dumps({"archive": zip_path.name, "hash": known_hash}))
+        if not keep_zip:
+            zip_path.unlink()
 
 
 def _as_list(machines) -> list[str]:

@@ -192,13 +192,17 @@ def resolve_data(
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     synth_kw = _merge(SYNTHETIC_DEFAULTS, synthetic, "synthetic")
     subset_kw = _merge(SUBSET_DEFAULTS, subset, "subset")
-
     needs = _needs(need)
     if isinstance(data, str) and data == "auto":
         return _auto(cache, needs, synth_kw, subset_kw, seed=seed, base_url=base_url, timeout=timeout,
                      progress=progress)
     if needs:
         raise ParameterError(f"need={need!r} applies to data='auto' only, not data={data!r}")
+    return _named(data, cache, synth_kw, subset_kw, seed=seed, base_url=base_url, progress=progress)
+
+
+def _named(data, cache: Path, synth_kw: dict, subset_kw: dict, *, seed: int, base_url, progress: bool) -> DataSource:
+    """The source ``data`` names: "embedded", "synthetic", "mimii-subset", "env", or a path."""
     if isinstance(data, str) and data == "embedded":
         return _embedded()
     if isinstance(data, str) and data == "synthetic":

@@ -167,6 +167,13 @@ def write_synthetic_dataset(
     root = Path(out).expanduser()
     if _reuse_or_clear(root, settings, overwrite=overwrite):
         return root
+    record = _write_clips(root, settings, progress=progress)
+    atomic_write_text(root / MANIFEST_NAME, json.dumps(record, indent=1, sort_keys=True))
+    return root
+
+
+def _write_clips(root: Path, settings: dict, *, progress: bool) -> dict:
+    """Write every clip; return the manifest record (settings, anomalies, clip IDs)."""
     n = int(round(settings["duration"] * settings["sr"]))
     jobs = [(m, i) for m in settings["machines"] for i in settings["model_ids"]]
     bar = None
@@ -183,9 +190,7 @@ def write_synthetic_dataset(
     finally:
         if bar is not None:
             bar.close()
-    record = {"settings": settings, "anomalies": anomalies, "clip_ids": sorted(clip_ids)}
-    atomic_write_text(root / MANIFEST_NAME, json.dumps(record, indent=1, sort_keys=True))
-    return root
+    return {"settings": settings, "anomalies": anomalies, "clip_ids": sorted(clip_ids)}
 
 
 def _settings(machines, snrs, model_ids, n_normal, n_abnormal, duration, sr, seed) -> dict:
