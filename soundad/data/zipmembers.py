@@ -56,10 +56,7 @@ def member_target(name: str, dest: Path, snr: str, archive: str) -> tuple[str, .
     ):
         raise DataError(f"{archive}: refusing member {name!r}, whose path would escape the target directory {str(dest)!r}")
     parts = tuple(p for p in parts if p != ".")
-    try:
-        first = normalise_snr(parts[0])
-    except DataError:
-        first = None
+    first = normalise_snr(parts[0]) if np.isfinite(snr_db(parts[0])) else None
     if first is not None and len(parts) > 1:
         if first != snr:
             raise DataError(f"{archive}: member {name!r} belongs to SNR {first}, expected {snr}")
