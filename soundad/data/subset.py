@@ -66,14 +66,13 @@ def fetch_mimii_subset(
     dest : str or path-like
         Dataset root.
     snr : str, default="0dB"
-        Which SNR's zip.
     machine : str, default="fan"
     model_id : str, default="id_00"
     n_normal, n_abnormal : int >= 0 or None, default=50
         How many clips of each label; ``None`` takes all. Fewer available
         gives a warning and all there are.
     base_url : str or None, default=None
-        As in :func:`download_mimii`.
+        As in :func:`~soundad.data.download.download_mimii`.
     registry : mapping or None, default=None
         Checksums for the whole-download fallback, as in :func:`download_mimii`.
     download_dir : str or path-like or None, default=None
