@@ -106,11 +106,7 @@ def _read_channel(path: Path, channel, *, strict: bool, expected_sr: float) -> t
                     f"{str(path)!r} has a sample rate of {file_sr} Hz, expected {int(expected_sr)} Hz "
                     "(pass strict=False to accept it, or sr=... to resample)"
                 )
-            if isinstance(channel, (int, np.integer)) and not 0 <= channel < n_channels:
-                raise ParameterError(
-                    f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
-                    f"channel(s): expected 0..{n_channels - 1} or 'mean'"
-                )
+            _check_channel_in(path, channel, n_channels)
             if channel != "mean" and handle.subtype == "PCM_16" and n_channels > 1:
                 # MIMII's case: read the 16-bit integers and convert only the channel asked
                 # for. libsndfile's own conversion is x * (1 / 32768) in float32, exact
@@ -128,6 +124,13 @@ def _read_channel(path: Path, channel, *, strict: bool, expected_sr: float) -> t
 
 def _check_channel_arg(channel) -> None:
     check_value("channel", channel, Interval(int, 0, None), Options("mean"))
+
+
+def _check_channel_in(path, channel, n_channels: int) -> None:
+    """ParameterError if ``channel``, an index, is not one of the file's ``n_channels`` ("mean" and None fit)."""
+    if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and not 0 <= channel < n_channels:
+        raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
+                             f"channel(s): expected 0..{n_channels - 1} or 'mean'")
 
 
 def _check_riff(path: Path) -> None:
@@ -223,9 +226,7 @@ def check_clip_headers(
         rate = int(info.samplerate)
         counts[rate] += 1
         example.setdefault(rate, str(path))
-        if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and info.channels <= channel:
-            raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {info.channels} "
-                                 f"channel(s): expected 0..{info.channels - 1} or 'mean'")
+        _check_channel_in(path, channel, int(info.channels))
         seconds = info.frames / rate if rate else 0.0
         if min_seconds is not None and seconds < min_seconds:
             raise DataError(
