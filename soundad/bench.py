@@ -307,7 +307,7 @@ def _prepare_clips(data, *, n_clips: int, duration: float, seed: int, workdir: P
         total = 10 * n_clips
         distinct = min(total, _MAX_DISTINCT_CLIPS)
         n_abnormal = distinct // 2
-        root = Path(write_synthetic_dataset(workdir / "clips", machines=("fan",), snrs=("0dB",), ids=("id_00",),
+        root = Path(write_synthetic_dataset(workdir / "clips", machines=("fan",), snrs=("0dB",), model_ids=("id_00",),
                                             n_normal=distinct - n_abnormal, n_abnormal=n_abnormal,
                                             duration=duration, seed=seed))
         # Beyond that, further clips are hard links to the ones written: the same bytes

@@ -130,7 +130,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.snrs is not None:
         kwargs["snrs"] = _snrs(args.snrs)
     if args.ids is not None:
-        kwargs["ids"] = args.ids
+        kwargs["model_ids"] = args.ids
     if args.layout != "mimii":  # DCASE Task 2 layouts (issue 15): no SNRs, split and domains by folder
         from soundad.data.dcase_synth import write_dcase_synthetic
 

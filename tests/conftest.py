@@ -11,7 +11,7 @@ from soundad.data import write_synthetic_dataset
 #: Settings of the ``synthetic_root`` fixture (tests may read them for counts).
 SYNTHETIC_FIXTURE = {
     "machines": ("fan", "valve"),
-    "ids": ("id_00",),
+    "model_ids": ("id_00",),
     "snrs": ("-6dB", "6dB"),
     "n_normal": 6,
     "n_abnormal": 3,

@@ -43,7 +43,7 @@ def clips(tmp_path_factory) -> Path:
     from soundad.data import write_synthetic_dataset
 
     return write_synthetic_dataset(tmp_path_factory.mktemp("clips"), machines=("fan",), snrs=("0dB",),
-                                   ids=("id_00",), n_normal=3, n_abnormal=1, duration=2.1, progress=False)
+                                   model_ids=("id_00",), n_normal=3, n_abnormal=1, duration=2.1, progress=False)
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_synth_refuses_clips_extract_cannot_window(tmp_path):
 def test_short_clips_get_cli_advice(tmp_path):
     from soundad.data import write_synthetic_dataset
 
-    root = write_synthetic_dataset(tmp_path / "short", machines=("fan",), snrs=("0dB",), ids=("id_00",),
+    root = write_synthetic_dataset(tmp_path / "short", machines=("fan",), snrs=("0dB",), model_ids=("id_00",),
                                    n_normal=2, n_abnormal=1, duration=1.0, progress=False)
     line = _one_line_error(_soundad("extract", "--data", root, "--out", tmp_path / "o", "-q"), "extract")
     assert "shorter than the 2.016 s" in line and "soundad synth --duration" in line
@@ -316,7 +316,7 @@ def test_other_rates_resampled_with_one_warning(mixed_rates, tmp_path):
 def test_one_normal_clip_advice_that_can_work(tmp_path, split, expected):
     from soundad.data import write_synthetic_dataset
 
-    root = write_synthetic_dataset(tmp_path / "one", machines=("fan",), snrs=("0dB",), ids=("id_00",),
+    root = write_synthetic_dataset(tmp_path / "one", machines=("fan",), snrs=("0dB",), model_ids=("id_00",),
                                    n_normal=1, n_abnormal=1, duration=2.1)
     line = _one_line_error(_soundad("reproduce", "--data", root, "--out", tmp_path / "r", "--weights", "random",
                                     "--baselines", "none", "--split", split, "-q"), "reproduce")

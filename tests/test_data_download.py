@@ -141,10 +141,10 @@ def _wav_bytes(seed: int, frames: int = 800) -> bytes:
     return buf.getvalue()
 
 
-def _mimii_zip(machine="fan", ids=("id_00", "id_02"), n_normal=8, n_abnormal=5, extra=()) -> tuple[bytes, dict]:
+def _mimii_zip(machine="fan", model_ids=("id_00", "id_02"), n_normal=8, n_abnormal=5, extra=()) -> tuple[bytes, dict]:
     """A zip laid out like MIMII's: <machine>/<id>/<label>/NNNNNNNN.wav, stored out of order."""
     members = {}
-    for k, mid in enumerate(ids):
+    for k, mid in enumerate(model_ids):
         for label, n in (("normal", n_normal), ("abnormal", n_abnormal)):
             for i in range(n):
                 members[f"{machine}/{mid}/{label}/{i:08d}.wav"] = _wav_bytes(1000 * k + 100 * (label == "normal") + i)
@@ -209,7 +209,7 @@ def test_download_mimii_whole(server, tmp_path, ranges):
 
 
 def test_download_mimii_env_url_and_keep_zip(server, tmp_path, monkeypatch):
-    data, members = _mimii_zip(machine="valve", ids=("id_04",), n_normal=3, n_abnormal=2)
+    data, members = _mimii_zip(machine="valve", model_ids=("id_04",), n_normal=3, n_abnormal=2)
     server.files["-6_dB_valve.zip"] = data
     monkeypatch.setenv("SOUNDAD_MIMII_URL", server.base_url)
     dest = download_mimii(tmp_path, snrs=["min6dB"], machines="valve", registry={"-6_dB_valve.zip": _md5(data)}, keep_zip=False, progress=False)
@@ -230,7 +230,7 @@ def test_corrupted_payload_is_refused(server, tmp_path):
 
 
 def test_real_registry_hash_rejects_other_bytes(server, tmp_path):
-    data, _ = _mimii_zip(ids=("id_00",), n_normal=1, n_abnormal=1)
+    data, _ = _mimii_zip(model_ids=("id_00",), n_normal=1, n_abnormal=1)
     server.files["0_dB_fan.zip"] = data  # not the real 10 GB zip: size and md5 differ
     with pytest.raises(DownloadError):
         download_mimii(tmp_path, snrs=["0dB"], machines=["fan"], base_url=server.base_url, progress=False)
@@ -295,7 +295,7 @@ def test_missing_registry_entry(tmp_path, server):
 # --------------------------------------------------------------------------- zip extraction
 @pytest.mark.parametrize("evil", ["../evil.wav", "/tmp/evil.wav", "fan/../../evil.wav", "C:/evil.wav", "..\\evil.wav"])
 def test_zip_slip_is_refused(tmp_path, evil):
-    data, _ = _mimii_zip(ids=("id_00",), n_normal=2, n_abnormal=1, extra=[(evil, b"gotcha")])
+    data, _ = _mimii_zip(model_ids=("id_00",), n_normal=2, n_abnormal=1, extra=[(evil, b"gotcha")])
     zpath = tmp_path / "0_dB_fan.zip"
     zpath.write_bytes(data)
     dest = tmp_path / "dest"
@@ -306,7 +306,7 @@ def test_zip_slip_is_refused(tmp_path, evil):
 
 
 def test_zip_slip_refused_in_download(server, tmp_path):
-    data, _ = _mimii_zip(ids=("id_00",), n_normal=1, n_abnormal=1, extra=[("../../evil.wav", b"x")])
+    data, _ = _mimii_zip(model_ids=("id_00",), n_normal=1, n_abnormal=1, extra=[("../../evil.wav", b"x")])
     server.files["0_dB_fan.zip"] = data
     with pytest.raises(DataError, match="escape"):
         download_mimii(tmp_path / "d", snrs=["0dB"], machines=["fan"], base_url=server.base_url, registry={"0_dB_fan.zip": _md5(data)}, progress=False)
@@ -366,7 +366,7 @@ def test_fetch_subset_without_ranges_falls_back(server, tmp_path):
 
 
 def test_fetch_subset_corrupt_member(server, tmp_path):
-    data, members = _mimii_zip(ids=("id_00",), n_normal=2, n_abnormal=1)
+    data, members = _mimii_zip(model_ids=("id_00",), n_normal=2, n_abnormal=1)
     # a stored (uncompressed) member: its bytes appear verbatim in the zip
     name = next(n for n, payload in members.items() if data.find(payload[200:260]) > 0)
     spot = data.find(members[name][200:260])
@@ -380,7 +380,7 @@ def test_fetch_subset_corrupt_member(server, tmp_path):
 
 
 def test_fetch_subset_errors(server, tmp_path):
-    data, _ = _mimii_zip(ids=("id_00", "id_02"), n_normal=2, n_abnormal=1)
+    data, _ = _mimii_zip(model_ids=("id_00", "id_02"), n_normal=2, n_abnormal=1)
     server.files["0_dB_fan.zip"] = data
     with pytest.raises(DataError, match=r"id_06.*id_00', 'id_02"):
         fetch_mimii_subset(tmp_path, model_id="id_06", base_url=server.base_url, progress=False)
@@ -396,7 +396,7 @@ def test_fetch_subset_errors(server, tmp_path):
 # --------------------------------------------------------------------------- resolve_data
 from soundad.data import resolve_data  # noqa: E402
 
-TINY = {"machines": ("fan",), "ids": ("id_00",), "snrs": ("6dB",), "n_normal": 3, "n_abnormal": 1, "duration": 0.5}
+TINY = {"machines": ("fan",), "model_ids": ("id_00",), "snrs": ("6dB",), "n_normal": 3, "n_abnormal": 1, "duration": 0.5}
 
 
 @pytest.fixture
@@ -465,7 +465,7 @@ def test_resolve_auto_uses_cache_env(no_env, tmp_path, monkeypatch, server):
 
 
 def test_resolve_auto_fetches_subset(no_env, tmp_path, server):
-    data, _ = _mimii_zip(ids=("id_00",), n_normal=4, n_abnormal=2)
+    data, _ = _mimii_zip(model_ids=("id_00",), n_normal=4, n_abnormal=2)
     server.files["0_dB_fan.zip"] = data
     subset = {"n_normal": 3, "n_abnormal": 2}
     src = resolve_data("auto", cache_dir=tmp_path, subset=subset, base_url=server.base_url)

@@ -84,7 +84,7 @@ def test_downloaded_and_synthetic_files_are_readable_by_others(tmp_path):
 
     old = os.umask(0o022)
     try:
-        root = write_synthetic_dataset(tmp_path / "s", machines=("fan",), snrs=("0dB",), ids=("id_00",),
+        root = write_synthetic_dataset(tmp_path / "s", machines=("fan",), snrs=("0dB",), model_ids=("id_00",),
                                        n_normal=1, n_abnormal=1, duration=0.5)
     finally:
         os.umask(old)

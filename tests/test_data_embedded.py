@@ -67,7 +67,7 @@ def test_auto_offline_is_the_embedded_sample(offline):
 
 
 def test_auto_with_a_need_is_synthetic_and_says_why(offline):
-    tiny = {"machines": ("fan", "pump"), "ids": ("id_00",), "snrs": ("-6dB", "6dB"), "n_normal": 2,
+    tiny = {"machines": ("fan", "pump"), "model_ids": ("id_00",), "snrs": ("-6dB", "6dB"), "n_normal": 2,
             "n_abnormal": 1, "duration": 0.5}
     source = resolve_data("auto", need="snrs", synthetic=tiny)
     assert source.kind == "synthetic"
@@ -83,7 +83,7 @@ def test_auto_with_a_need_is_synthetic_and_says_why(offline):
 def test_auto_uses_soundad_data_that_meets_the_need(offline, monkeypatch):
     monkeypatch.setenv("SOUNDAD_DATA", str(embedded_sample_root()))
     assert resolve_data("auto").kind == "env"
-    tiny = {"machines": ("fan",), "ids": ("id_00",), "snrs": ("-6dB", "6dB"), "n_normal": 2, "n_abnormal": 1,
+    tiny = {"machines": ("fan",), "model_ids": ("id_00",), "snrs": ("-6dB", "6dB"), "n_normal": 2, "n_abnormal": 1,
             "duration": 0.5}
     fallback = resolve_data("auto", need="snrs", synthetic=tiny)
     assert fallback.kind == "synthetic" and "$SOUNDAD_DATA" in fallback.description

@@ -23,7 +23,7 @@ from soundad.data import (
 from soundad.data.synth import MANIFEST_NAME
 from soundad.errors import DataError, ParameterError
 
-SMALL = {"machines": ("pump",), "ids": ("id_04",), "snrs": ("-6dB", "0_dB"), "n_normal": 3, "n_abnormal": 2, "duration": 0.5}
+SMALL = {"machines": ("pump",), "model_ids": ("id_04",), "snrs": ("-6dB", "0_dB"), "n_normal": 3, "n_abnormal": 2, "duration": 0.5}
 
 
 def test_fixture_files_are_mimii_like(synthetic_root):
@@ -77,10 +77,24 @@ def test_manifest_reuse_and_overwrite(tmp_path):
     assert set(clips.snr) == {"6dB"} and len(clips) == 5  # the old files are gone
 
 
+def test_a_manifest_written_before_the_model_ids_rename_is_reused(tmp_path):
+    root = write_synthetic_dataset(tmp_path, seed=0, **SMALL)
+    manifest = root / MANIFEST_NAME
+    record = json.loads(manifest.read_text())
+    assert record["settings"]["model_ids"] == ["id_04"]
+    record["settings"]["ids"] = record["settings"].pop("model_ids")  # how older soundad wrote it
+    manifest.write_text(json.dumps(record))
+    stamp = (root / "0dB/pump/id_04/normal/00000000.wav").stat().st_mtime_ns
+    assert write_synthetic_dataset(tmp_path, seed=0, **SMALL) == root
+    assert (root / "0dB/pump/id_04/normal/00000000.wav").stat().st_mtime_ns == stamp
+    with pytest.raises(TypeError):
+        write_synthetic_dataset(tmp_path, ids=("id_04",))  # the keyword itself is renamed
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"machines": ("drill",)}, {"machines": ()}, {"machines": ("fan", "fan")}, {"ids": ("00",)}, {"ids": ()},
+        {"machines": ("drill",)}, {"machines": ()}, {"machines": ("fan", "fan")}, {"model_ids": ("00",)}, {"model_ids": ()},
         {"snrs": ("loud",)}, {"snrs": ()}, {"n_normal": 0}, {"n_abnormal": -1}, {"n_normal": 2.5},
         {"duration": 0.0}, {"duration": "long"}, {"sr": 1000}, {"sr": 16000.5}, {"seed": -1}, {"seed": "x"},
     ],
@@ -91,7 +105,7 @@ def test_write_rejects_bad_parameters(tmp_path, kwargs):
 
 
 def test_cli_style_strings(tmp_path):
-    root = write_synthetic_dataset(tmp_path, machines="fan,valve", snrs="-6dB,6dB", ids="id_00", n_normal=1, n_abnormal=1, duration=0.2)
+    root = write_synthetic_dataset(tmp_path, machines="fan,valve", snrs="-6dB,6dB", model_ids="id_00", n_normal=1, n_abnormal=1, duration=0.2)
     clips = read_layout(root)
     assert set(clips.machine) == {"fan", "valve"} and set(clips.snr) == {"-6dB", "6dB"}
 
@@ -140,7 +154,7 @@ def test_detection_is_possible_but_not_by_loudness(tmp_path):
     the test runs seed 0.
     """
     root = write_synthetic_dataset(
-        tmp_path, snrs=("-6dB", "6dB"), ids=("id_00", "id_02"), n_normal=12, n_abnormal=6, duration=3.0, seed=0
+        tmp_path, snrs=("-6dB", "6dB"), model_ids=("id_00", "id_02"), n_normal=12, n_abnormal=6, duration=3.0, seed=0
     )
     clips = mimii_split(read_layout(root))
     features = np.stack([_mean_log_mel(p) for p in clips.path])

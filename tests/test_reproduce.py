@@ -36,7 +36,7 @@ def tiny_settings():
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synth")
-    return write_synthetic_dataset(root, machines=("fan", "valve"), snrs=("0dB",), ids=("id_00",), n_normal=6,
+    return write_synthetic_dataset(root, machines=("fan", "valve"), snrs=("0dB",), model_ids=("id_00",), n_normal=6,
                                    n_abnormal=3, duration=4.0, seed=0)
 
 

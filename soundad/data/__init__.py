@@ -8,11 +8,17 @@
   :func:`random_split`).
 - :mod:`~soundad.data.audio`: one channel of a WAV file as float32
   (:func:`load_audio`).
-- :mod:`~soundad.data.download`: MIMII from Zenodo, whole (md5-checked,
-  resumable) or a few clips via HTTP range requests
-  (:func:`download_mimii`, :func:`fetch_mimii_subset`).
+- :mod:`~soundad.data.download`: MIMII from Zenodo, whole (md5-checked by
+  pooch, resumable; :func:`download_mimii`) or a few clips via HTTP range
+  requests (:func:`fetch_mimii_subset`); the pieces live in
+  :mod:`~soundad.data.archives`, :mod:`~soundad.data.retrieve`,
+  :mod:`~soundad.data.zipmembers`, :mod:`~soundad.data.subset`,
+  :mod:`~soundad.data.remotezip` and :mod:`~soundad.data.ratelimit`.
 - :mod:`~soundad.data.synth`: synthetic machine sounds in MIMII's layout, for
-  several SNRs and machines (:func:`write_synthetic_dataset`).
+  several SNRs and machines (:func:`write_synthetic_dataset`), built from
+  :mod:`~soundad.data.signals`, :mod:`~soundad.data.machines` and
+  :mod:`~soundad.data.noise`.
+- :func:`is_reachable` is :func:`soundad.network.is_reachable`, re-exported.
 - :mod:`~soundad.data.embedded`: the real MIMII sample shipped in the package,
   the offline default (:func:`embedded_sample_root`).
 - :mod:`~soundad.data.dcase`, :mod:`~soundad.data.dcase_synth`,
@@ -27,18 +33,12 @@
 
 from .audio import check_clip_headers, load_audio
 from .embedded import EMBEDDED_NAME, embedded_sample_root
-from .download import (
-    MIMII_ARCHIVES,
-    ZENODO_URL,
-    MimiiArchive,
-    download_file,
-    download_mimii,
-    extract_zip,
-    fetch_mimii_subset,
-    is_reachable,
-    mimii_archive_name,
-    mimii_url,
-)
+from .archives import MIMII_ARCHIVES, ZENODO_URL, MimiiArchive, mimii_archive_name, mimii_url
+from .download import download_mimii
+from .retrieve import download_file
+from .subset import fetch_mimii_subset
+from .zipmembers import extract_zip
+from soundad.network import is_reachable
 from .groups import normalise_snr
 from .layout import LABELS, LAYOUT_COLUMNS, MACHINES, MODEL_IDS, SNRS, read_layout
 from .source import DataSource, default_cache_dir, resolve_data

@@ -13,13 +13,13 @@ import os
 import struct
 import warnings
 from collections import defaultdict
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from soundad.errors import DataError, ParameterError
+from soundad.params import Interval, Options, check_number, check_value
 
 __all__ = ["load_audio", "check_clip_headers"]
 
@@ -76,13 +76,23 @@ def load_audio(
     ((160000,), dtype('float32'), 16000)
     """
     _check_channel_arg(channel)
-    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, Real) or not sr > 0):
-        raise ParameterError(f"sr must be a positive sample rate in Hz or None, got {sr!r}")
-    if isinstance(expected_sr, bool) or not isinstance(expected_sr, Real) or not expected_sr > 0:
-        raise ParameterError(f"expected_sr must be a positive sample rate in Hz, got {expected_sr!r}")
-
+    check_number("sr", sr, low=0.0, closed="neither", allow_none=True)
+    check_number("expected_sr", expected_sr, low=0.0, closed="neither")
     path = Path(path)
     _check_riff(path)
+    y, file_sr = _read_channel(path, channel, strict=strict, expected_sr=expected_sr)
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{str(path)!r} contains NaN or infinite samples, expected finite audio")
+    if sr is not None and float(sr) != file_sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=float(sr)).astype(np.float32, copy=False)
+        file_sr = int(round(float(sr)))
+    return y, file_sr
+
+
+def _read_channel(path: Path, channel, *, strict: bool, expected_sr: float) -> tuple[np.ndarray, int]:
+    """``(samples of `channel` or the mean of all, float32; the file's rate [Hz])``, checking format and rate."""
     try:
         with sf.SoundFile(str(path)) as handle:
             if handle.format not in _WAV_FORMATS:
@@ -96,50 +106,31 @@ def load_audio(
                     f"{str(path)!r} has a sample rate of {file_sr} Hz, expected {int(expected_sr)} Hz "
                     "(pass strict=False to accept it, or sr=... to resample)"
                 )
-            if isinstance(channel, (int, np.integer)) and not 0 <= channel < n_channels:
-                raise ParameterError(
-                    f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
-                    f"channel(s): expected 0..{n_channels - 1} or 'mean'"
-                )
+            _check_channel_in(path, channel, n_channels)
             if channel != "mean" and handle.subtype == "PCM_16" and n_channels > 1:
                 # MIMII's case: read the 16-bit integers and convert only the channel asked
                 # for. libsndfile's own conversion is x * (1 / 32768) in float32, exact
                 # for every 16-bit value, so y is bit-identical -- and 8 channels of a 10-s
                 # clip are read in a fifth of the time.
                 pcm = handle.read(dtype="int16", always_2d=True)
-                data = None
-                y = pcm[:, int(channel)].astype(np.float32) * np.float32(1 / 32768)
-            else:
-                data = handle.read(dtype="float32", always_2d=True)
+                return pcm[:, int(channel)].astype(np.float32) * np.float32(1 / 32768), file_sr
+            data = handle.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise DataError(f"{str(path)!r} cannot be decoded as a WAV file: {exc}") from None
-
-    if data is None:
-        pass  # y read above
-    elif channel == "mean":
-        y = data.mean(axis=1, dtype=np.float64).astype(np.float32)
-    else:
-        y = np.ascontiguousarray(data[:, int(channel)], dtype=np.float32)
-    if not np.all(np.isfinite(y)):
-        raise DataError(f"{str(path)!r} contains NaN or infinite samples, expected finite audio")
-
-    if sr is not None and float(sr) != file_sr:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=file_sr, target_sr=float(sr)).astype(np.float32, copy=False)
-        file_sr = int(round(float(sr)))
-    return y, file_sr
+    if channel == "mean":
+        return data.mean(axis=1, dtype=np.float64).astype(np.float32), file_sr
+    return np.ascontiguousarray(data[:, int(channel)], dtype=np.float32), file_sr
 
 
 def _check_channel_arg(channel) -> None:
-    if isinstance(channel, str):
-        if channel != "mean":
-            raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
-        return
-    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
-        raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
-    if channel < 0:
-        raise ParameterError(f"channel must be a non-negative int or 'mean', got {channel!r}")
+    check_value("channel", channel, Interval(int, 0, None), Options("mean"))
+
+
+def _check_channel_in(path, channel, n_channels: int) -> None:
+    """ParameterError if ``channel``, an index, is not one of the file's ``n_channels`` ("mean" and None fit)."""
+    if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and not 0 <= channel < n_channels:
+        raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {n_channels} "
+                             f"channel(s): expected 0..{n_channels - 1} or 'mean'")
 
 
 def _check_riff(path: Path) -> None:
@@ -235,9 +226,7 @@ def check_clip_headers(
         rate = int(info.samplerate)
         counts[rate] += 1
         example.setdefault(rate, str(path))
-        if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and info.channels <= channel:
-            raise ParameterError(f"channel={channel} is out of range for {str(path)!r}, which has {info.channels} "
-                                 f"channel(s): expected 0..{info.channels - 1} or 'mean'")
+        _check_channel_in(path, channel, int(info.channels))
         seconds = info.frames / rate if rate else 0.0
         if min_seconds is not None and seconds < min_seconds:
             raise DataError(

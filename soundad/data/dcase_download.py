@@ -41,9 +41,11 @@ from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 from soundad._io import atomic_path, atomic_write_text
-from soundad.errors import DataError, ParameterError
+from soundad.errors import DataError, DownloadError, ParameterError
+from soundad.params import check_int
 
-from .download import download_file
+from .remotezip import RangeReader, member_spans, probe_ranges, span_end
+from .retrieve import download_file
 
 __all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
@@ -317,14 +319,9 @@ def fetch_dcase_subset(
     DataError
         No such machine or section in the zip, or a member path that escapes ``dest``.
     """
-    from soundad.errors import DownloadError
-
-    from .remotezip import RangeReader, member_spans, probe_ranges, span_end
-
     (archive,) = dcase_archives(dataset, [machine])
-    for value, label in ((n_normal, "n_normal"), (n_abnormal, "n_abnormal")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{label} must be an integer >= 1, got {value!r}")
+    n_normal = check_int("n_normal", n_normal, low=1)
+    n_abnormal = check_int("n_abnormal", n_abnormal, low=1)
     dest = Path(dest).expanduser()
     url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url
     size, _ = probe_ranges(url, timeout=timeout)
@@ -337,24 +334,29 @@ def fetch_dcase_subset(
         raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
     with zf:
         names = _choose([i.filename for i in zf.infolist()], archive.machine, model_id, n_normal, n_abnormal)
-        todo = []
-        for name in names:
-            info = zf.getinfo(name)
-            target = dest.joinpath(*_safe_parts(name, dest, archive.name))  # all names checked before writing
-            if not (target.exists() and target.stat().st_size == info.file_size):
-                todo.append((info, target))
-        todo.sort(key=lambda item: item[0].header_offset)  # the zip's order: each span streams forwards
-        starts = {group[0].header_offset: group for group in member_spans([info for info, _ in todo])}
-        for info, target in todo:
-            group = starts.get(info.header_offset)
-            if group is not None:  # one request for this member and its neighbours in the zip
-                reader.open_span(group[0].header_offset, span_end(group[-1]) - group[0].header_offset)
-            try:
-                with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-            except zipfile.BadZipFile as exc:
-                raise DownloadError(
-                    f"{archive.name}: member {info.filename!r} is corrupt ({exc}); nothing was written for it"
-                ) from None
+        _fetch_members(zf, reader, names, dest, archive.name)
     return dest
+
+
+def _fetch_members(zf: zipfile.ZipFile, reader: RangeReader, names: Sequence[str], dest: Path, archive: str) -> None:
+    """Write members ``names`` of the remote zip under ``dest``, one range request per span of neighbours."""
+    todo = []
+    for name in names:
+        info = zf.getinfo(name)
+        target = dest.joinpath(*_safe_parts(name, dest, archive))  # all names checked before writing
+        if not (target.exists() and target.stat().st_size == info.file_size):
+            todo.append((info, target))
+    todo.sort(key=lambda item: item[0].header_offset)  # the zip's order: each span streams forwards
+    starts = {group[0].header_offset: group for group in member_spans([info for info, _ in todo])}
+    for info, target in todo:
+        group = starts.get(info.header_offset)
+        if group is not None:  # one request for this member and its neighbours in the zip
+            reader.open_span(group[0].header_offset, span_end(group[-1]) - group[0].header_offset)
+        try:
+            with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        except zipfile.BadZipFile as exc:
+            raise DownloadError(
+                f"{archive}: member {info.filename!r} is corrupt ({exc}); nothing was written for it"
+            ) from None

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import zlib
 from fractions import Fraction
-from numbers import Real
 from pathlib import Path
 from typing import Sequence
 
@@ -40,14 +39,17 @@ from scipy.signal import resample_poly
 
 from soundad._io import atomic_path
 from soundad.errors import ParameterError
+from soundad.params import check_int, check_number
 
-from .synth import mix_at_snr, synthesize_factory_noise, synthesize_machine_sound
+from .layout import MACHINES
+from .machines import check_model_ids, synthesize_machine_sound
+from .noise import mix_at_snr, synthesize_factory_noise
 
 __all__ = ["SYNTH_LAYOUTS", "shift_speed", "write_dcase_synthetic"]
 
 #: Layouts :func:`write_dcase_synthetic` writes.
 SYNTH_LAYOUTS = ("dcase2020", "dcase2023")
-_MACHINES = ("fan", "pump", "slider", "valve")
+_MACHINES = MACHINES
 
 
 def _seed(*parts) -> int:
@@ -73,8 +75,7 @@ def shift_speed(make, *, n: int, speed: float) -> np.ndarray:
     -------
     y : np.ndarray [shape=(n,), dtype=float32]
     """
-    if isinstance(speed, bool) or not isinstance(speed, Real) or not 0.2 <= float(speed) <= 5.0:
-        raise ParameterError(f"speed must be a number in [0.2, 5], got {speed!r}")
+    speed = check_number("speed", speed, low=0.2, high=5.0)
     if float(speed) == 1.0:
         return np.asarray(make(n), dtype=np.float32)
     ratio = Fraction(float(speed)).limit_denominator(50)
@@ -115,7 +116,7 @@ def write_dcase_synthetic(
     *,
     layout: str = "dcase2023",
     machines: Sequence[str] = ("fan", "valve"),
-    ids: Sequence[str] = ("id_00",),
+    model_ids: Sequence[str] = ("id_00",),
     n_normal: int = 20,
     n_abnormal: int = 10,
     n_target_train: int | None = None,
@@ -134,7 +135,7 @@ def write_dcase_synthetic(
         are replaced (each atomically), other files are left alone.
     layout : {"dcase2020", "dcase2023"}, default="dcase2023"
     machines : sequence of {"fan", "pump", "slider", "valve"}, default=("fan", "valve")
-    ids : sequence of str, default=("id_00",)
+    model_ids : sequence of str, default=("id_00",)
         Model IDs ``"id_XX"``; in the 2023 layout ``id_XX`` is written as
         ``section_XX``.
     n_normal : int >= 1, default=20
@@ -163,16 +164,15 @@ def write_dcase_synthetic(
     bad = [m for m in machines if m not in _MACHINES]
     if bad or not machines:
         raise ParameterError(f"machines {bad or list(machines)}: synthetic DCASE data has {', '.join(_MACHINES)}")
-    for name, value in (("n_normal", n_normal), ("n_abnormal", n_abnormal)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{name} must be an integer >= 1, got {value!r}")
-    n_target = max(1, n_normal // 10) if n_target_train is None else n_target_train
-    if isinstance(n_target, bool) or not isinstance(n_target, int) or n_target < 1:
-        raise ParameterError(f"n_target_train must be an integer >= 1 or None, got {n_target_train!r}")
+    n_normal = check_int("n_normal", n_normal, low=1)
+    n_abnormal = check_int("n_abnormal", n_abnormal, low=1)
+    n_target = check_int("n_target_train", n_target_train, low=1, allow_none=True)
+    n_target = max(1, n_normal // 10) if n_target is None else n_target
+    model_ids = check_model_ids(model_ids)
     root = Path(out).expanduser()
     speeds = {None: 1.0, "source": 1.0, "target": float(target_speed)}
     for machine in machines:
-        for model_id in ids:
+        for model_id in model_ids:
             number = model_id.split("_", 1)[-1]
             for split, domain, label, count in _plan(layout, n_normal, n_abnormal, n_target):
                 speed = speeds[domain]

@@ -6,7 +6,9 @@
    40-clip sample CI uses);
 2. the MIMII subset (fan id_00 at 0 dB, 50 normal + 50 abnormal clips,
    fetched once into the cache with range requests) — skipped quickly when
-   offline (a 3 s probe), or when ``$SOUNDAD_OFFLINE`` is set;
+   offline (a 3 s probe, :func:`soundad.network.is_reachable`), or when
+   ``$SOUNDAD_OFFLINE`` forbids downloads (:func:`soundad.network.offline`:
+   unset, ``0``, ``false``, ``no`` and ``off`` allow them);
 3. the embedded real MIMII sample shipped inside the package (fan id_00 at
    0 dB, microphone 0, 20 normal + 20 abnormal clips; see
    :mod:`soundad.data.embedded`), so that offline runs use real clips too;
@@ -33,9 +35,13 @@ import pandas as pd
 
 from soundad.errors import DataError, DownloadError, ParameterError
 
-from .download import STATE_DIR, mimii_base_url, subset_complete, fetch_mimii_subset, is_reachable, mimii_archive_name
+from soundad.network import OFFLINE_ENV, is_reachable, offline
+
+from .archives import mimii_base_url
 from .embedded import EMBEDDED_NAME, embedded_sample_root
-from .layout import MACHINES, SNRS, normalise_snr, read_layout
+from .groups import normalise_snr
+from .layout import MACHINES, SNRS, read_layout
+from .subset import fetch_mimii_subset, subset_complete, subset_marker, subset_settings
 from .synth import MANIFEST_NAME, write_synthetic_dataset
 
 __all__ = [
@@ -53,14 +59,12 @@ __all__ = [
 DATA_ENV = "SOUNDAD_DATA"
 #: Environment variable naming the cache directory.
 CACHE_ENV = "SOUNDAD_CACHE"
-#: Environment variable that, when set (not "0"), keeps ``"auto"`` off the network.
-OFFLINE_ENV = "SOUNDAD_OFFLINE"
 
 #: The synthetic set ``"auto"`` falls back to: small enough for a laptop CPU.
 SYNTHETIC_DEFAULTS = {
     "machines": MACHINES,
     "snrs": SNRS,
-    "ids": ("id_00",),
+    "model_ids": ("id_00",),
     "n_normal": 30,
     "n_abnormal": 10,
     "duration": 10.0,
@@ -188,29 +192,17 @@ def resolve_data(
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     synth_kw = _merge(SYNTHETIC_DEFAULTS, synthetic, "synthetic")
     subset_kw = _merge(SUBSET_DEFAULTS, subset, "subset")
-
     needs = _needs(need)
     if isinstance(data, str) and data == "auto":
-        env = os.environ.get(DATA_ENV)
-        passed_over = []
-        if env:
-            source = _from_path(env, kind="env")
-            if _meets(source, needs):
-                return source
-            passed_over.append(f"${DATA_ENV} ({source.name})")
-        if not needs:  # the subset and the embedded sample hold one SNR and one machine
-            source = _try_subset(cache, subset_kw, base_url=base_url, timeout=timeout, progress=progress)
-            if source is not None:
-                return source
-            return _embedded()
-        passed_over.append("the embedded real MIMII sample (one machine, one SNR)")
-        source = _synthetic(cache, synth_kw, seed=seed, progress=progress)
-        why = " and ".join(NEEDS[n] for n in needs)
-        return dataclasses.replace(source, description=(
-            f"synthetic machine sounds ({source.name}): this analysis needs {why}, which "
-            f"{' and '.join(passed_over)} lack(s); the numbers are not MIMII's"))
+        return _auto(cache, needs, synth_kw, subset_kw, seed=seed, base_url=base_url, timeout=timeout,
+                     progress=progress)
     if needs:
         raise ParameterError(f"need={need!r} applies to data='auto' only, not data={data!r}")
+    return _named(data, cache, synth_kw, subset_kw, seed=seed, base_url=base_url, progress=progress)
+
+
+def _named(data, cache: Path, synth_kw: dict, subset_kw: dict, *, seed: int, base_url, progress: bool) -> DataSource:
+    """The source ``data`` names: "embedded", "synthetic", "mimii-subset", "env", or a path."""
     if isinstance(data, str) and data == "embedded":
         return _embedded()
     if isinstance(data, str) and data == "synthetic":
@@ -224,6 +216,29 @@ def resolve_data(
             raise DataError(f"data='env' but ${DATA_ENV} is not set; set it to a directory in MIMII's layout")
         return _from_path(env, kind="env")
     return _from_path(data, kind="path")
+
+
+def _auto(cache: Path, needs: Sequence[str], synth_kw: dict, subset_kw: dict, *, seed: int, base_url,
+          timeout: float, progress: bool) -> DataSource:
+    """``data="auto"``: the first source that meets ``needs`` (see the module docstring)."""
+    env = os.environ.get(DATA_ENV)
+    passed_over = []
+    if env:
+        source = _from_path(env, kind="env")
+        if _meets(source, needs):
+            return source
+        passed_over.append(f"${DATA_ENV} ({source.name})")
+    if not needs:  # the subset and the embedded sample hold one SNR and one machine
+        source = _try_subset(cache, subset_kw, base_url=base_url, timeout=timeout, progress=progress)
+        if source is not None:
+            return source
+        return _embedded()
+    passed_over.append("the embedded real MIMII sample (one machine, one SNR)")
+    source = _synthetic(cache, synth_kw, seed=seed, progress=progress)
+    why = " and ".join(NEEDS[n] for n in needs)
+    return dataclasses.replace(source, description=(
+        f"synthetic machine sounds ({source.name}): this analysis needs {why}, which "
+        f"{' and '.join(passed_over)} lack(s); the numbers are not MIMII's"))
 
 
 def _needs(need) -> tuple[str, ...]:
@@ -275,17 +290,10 @@ def _subset_name(kw: Mapping) -> str:
 
 def _try_subset(cache: Path, kw: dict, *, base_url, timeout: float, progress: bool) -> DataSource | None:
     dest = _subset_dir(cache)
-    snr = normalise_snr(kw["snr"])
-    marker = dest / STATE_DIR / f"subset-{snr}-{kw['machine']}-{kw['model_id']}.json"
-    settings = {
-        "archive": mimii_archive_name(snr, kw["machine"]),
-        "model_id": kw["model_id"],
-        "n_normal": kw["n_normal"],
-        "n_abnormal": kw["n_abnormal"],
-    }
-    if subset_complete(marker, dest, settings):
+    settings = subset_settings(kw["snr"], kw["machine"], kw["model_id"], kw["n_normal"], kw["n_abnormal"])
+    if subset_complete(subset_marker(dest, kw["snr"], kw["machine"], kw["model_id"]), dest, settings):
         return DataSource(root=dest.resolve(), name=_subset_name(kw), kind="mimii-subset")
-    if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
+    if offline():
         warnings.warn(f"data='auto': not fetching the MIMII subset because ${OFFLINE_ENV} is set; using local data",
                       stacklevel=3)
         return None

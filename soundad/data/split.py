@@ -15,12 +15,12 @@ one machine type and one model ID, because every model gets its own detector.
 from __future__ import annotations
 
 import zlib
-from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from soundad.errors import DataError, ParameterError
+from soundad.params import check_int, check_number
 
 from .groups import GROUP_COLUMNS
 
@@ -107,12 +107,8 @@ def random_split(clips: pd.DataFrame, *, train_fraction: float = 0.5, seed: int 
     DataError
         If a group would get no training clip.
     """
-    if isinstance(train_fraction, bool) or not isinstance(train_fraction, Real):
-        raise ParameterError(f"train_fraction must be a number in (0, 1), got {train_fraction!r}")
-    if not 0.0 < float(train_fraction) < 1.0:
-        raise ParameterError(f"train_fraction must be in (0, 1), got {train_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    train_fraction = check_number("train_fraction", train_fraction, low=0.0, high=1.0, closed="neither")
+    seed = check_int("seed", seed, low=0)
     table = _check_clips(clips)
     split = pd.Series("test", index=table.index, dtype=object)
     for key, group in table.groupby(list(GROUP_COLUMNS), sort=True):
