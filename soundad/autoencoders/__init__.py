@@ -49,7 +49,7 @@ from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.conv import ConvAutoencoderDetector
 from soundad.autoencoders.dense import DenseAutoencoderDetector
 from soundad.autoencoders.frames import DENSE_AE_MEL, dense_ae_frames
-from soundad.autoencoders.inputs import BASELINES, baseline_inputs
+from soundad.autoencoders.inputs import BASELINES, baseline_inputs, stack_inputs
 from soundad.autoencoders.networks import ConvAutoencoder, DenseAutoencoder
 from soundad.backbones import resolve_device
 
@@ -65,4 +65,5 @@ __all__ = [
     "baseline_inputs",
     "dense_ae_frames",
     "resolve_device",
+    "stack_inputs",
 ]

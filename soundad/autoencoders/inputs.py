@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from soundad.features import MelConfig, WindowConfig, compute_mel, sliding_windo
 
 from .frames import DENSE_AE_MEL, dense_ae_frames
 
-__all__ = ["BASELINES", "baseline_inputs"]
+__all__ = ["BASELINES", "baseline_inputs", "stack_inputs"]
 
 #: The autoencoder baselines, by the name the grid and the CLI use.
 BASELINES = ("conv_ae", "dense_ae")
@@ -70,3 +70,31 @@ def baseline_inputs(
                 y, sr = load_audio(path, channel=channel, sr=dense_mel.sr)
             inputs["dense_ae"][clip_id] = dense_ae_frames(y, sr=sr, mel=dense_mel)
     return inputs
+
+
+def stack_inputs(per_clip: Mapping[str, np.ndarray], clip_ids: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the given clips in one array, and the clip each row came from.
+
+    Parameters
+    ----------
+    per_clip : mapping
+        ``clip_id -> array (n_rows, ...)``, one baseline's entry of :func:`baseline_inputs`.
+    clip_ids : iterable of str
+        The clips to stack, in this order (e.g. the training clips).
+
+    Returns
+    -------
+    rows : np.ndarray [shape=(sum of n_rows, ...)]
+    owners : np.ndarray [shape=(sum of n_rows,)] of str
+        ``owners[i]`` is the clip of ``rows[i]`` (what
+        :func:`soundad.detectors.clip_scores` pools by).
+    """
+    ids = list(clip_ids)
+    if not ids:
+        raise ParameterError("clip_ids is empty; expected at least one clip")
+    missing = [c for c in ids if c not in per_clip]
+    if missing:
+        raise ParameterError(f"{len(missing)} clip(s) have no inputs, e.g. {missing[0]!r}")
+    rows = np.concatenate([per_clip[c] for c in ids])
+    owners = np.concatenate([np.repeat(np.asarray([c], dtype=object), len(per_clip[c])) for c in ids])
+    return rows, owners.astype(str)
