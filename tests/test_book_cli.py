@@ -20,8 +20,9 @@ def test_the_names_notebooks_and_tests_import_are_there():
     # notebooks: glue, setup_page; tests: the rest; Makefile: python -m soundad.book build
     for name in ("glue", "setup_page", "glued_values", "ci_parameters", "execute_notebooks", "list_notebooks",
                  "find_root", "book_config", "build_book", "stage_executed_book", "finish_student_book",
-                 "repository_url", "set_repository_url", "STUDENT_BRANCH", "main"):
-        assert callable(getattr(soundad.book, name)) or name == "STUDENT_BRANCH", name
+                 "repository_url", "set_repository_url", "main"):
+        assert callable(getattr(soundad.book, name)), name
+    assert soundad.book.STUDENT_BRANCH == "student"
     assert set(soundad.book.__all__) <= set(dir(soundad.book))
 
 
