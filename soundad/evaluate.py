@@ -1,4 +1,4 @@
-"""AUC, pAUC and result tables (chapters 04-06, ``notebooks/04_detectors``, ``06_reproduce``).
+"""AUC, pAUC and result tables (chapters 04-06, ``notebooks/04_one_class_detectors``, ``06_reproduction``).
 
 Conventions
 -----------

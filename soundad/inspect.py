@@ -1,4 +1,4 @@
-"""Pick the test clips worth listening to: where a detector errs most (chapters 03-05).
+"""Pick the clips worth listening to and say what each window is (chapters 01-05).
 
 An AUC summarises how the scores of normal and abnormal test clips are ordered.
 The clips at the edges of that order show what the number hides:
@@ -11,6 +11,10 @@ The clips at the edges of that order show what the number hides:
 :func:`pick_clips` finds the three in a table of clip scores (the one
 :func:`soundad.evaluate.clip_score_table` returns); :func:`describe_pick`
 turns one of them into a caption for a player or a figure.
+
+Before any detector, chapters 01-02 listen to :func:`example_clips` (a normal
+and an abnormal clip of one machine), and chapter 03 colours each window by
+:func:`window_kinds` (training, test normal, test abnormal).
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from soundad.data import GROUP_COLUMNS, evaluation_mask, train_normal_mask
 from soundad.errors import DataError, ParameterError
 
-__all__ = ["CASES", "pick_clips", "describe_pick"]
+__all__ = ["CASES", "WINDOW_KINDS", "pick_clips", "describe_pick", "example_clips", "group_of", "window_kinds"]
 
 #: The cases :func:`pick_clips` returns, in this order.
 CASES = ("highest-scoring normal", "lowest-scoring abnormal", "top abnormal")
 
 _LABELS = {"normal": 0, "abnormal": 1, 0: 0, 1: 1}
+
+#: What :func:`window_kinds` calls a window, by the split and label of its clip.
+WINDOW_KINDS = ("train (normal)", "test normal", "test abnormal")
 
 
 def _is_abnormal(labels: pd.Series) -> np.ndarray:
@@ -132,3 +140,82 @@ def describe_pick(pick: pd.Series, *, digits: int = 3) -> str:
         f"{pick['score']:.{digits}g}, rank {int(pick['rank'])} of {int(pick['n_clips'])}; "
         f"{where} {int(pick['n_passed'])} of {int(pick['n_other'])} {other} clips)"
     )
+
+
+def example_clips(clips: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """A normal and an abnormal clip of the same machine, SNR and model, to listen to.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        A clips table (``clip_id``, ``path``, the group columns and ``label``),
+        e.g. from :func:`soundad.data.read_layout`.
+
+    Returns
+    -------
+    normal, abnormal : pd.Series
+        The first normal clip of the table (in its row order) and the first
+        abnormal clip of that clip's group.
+
+    Raises
+    ------
+    DataError
+        Missing columns, no normal clip, or no abnormal clip beside it.
+    """
+    missing = [c for c in (*GROUP_COLUMNS, "label") if c not in clips.columns]
+    if missing:
+        raise DataError(f"clips table lacks column(s) {', '.join(missing)}; expected a read_layout table")
+    normal = clips[clips["label"] == "normal"]
+    if normal.empty:
+        raise DataError("clips table has no normal clip; expected at least one")
+    first = normal.iloc[0]
+    group = group_of(clips, first)
+    abnormal = group[group["label"] == "abnormal"]
+    if abnormal.empty:
+        where = " ".join(str(first[c]) for c in GROUP_COLUMNS)
+        raise DataError(f"no abnormal clip in the group of {first['clip_id']} ({where})")
+    return first, abnormal.iloc[0]
+
+
+def group_of(clips: pd.DataFrame, clip: pd.Series) -> pd.DataFrame:
+    """The rows of ``clips`` with the same SNR, machine and model as ``clip`` (in table order)."""
+    missing = [c for c in GROUP_COLUMNS if c not in clips.columns or c not in clip.index]
+    if missing:
+        raise DataError(f"clips or clip lack column(s) {', '.join(missing)}; expected {', '.join(GROUP_COLUMNS)}")
+    same = (clips[list(GROUP_COLUMNS)] == clip[list(GROUP_COLUMNS)]).all(axis=1)
+    return clips[same]
+
+
+def window_kinds(clip_ids, clips: pd.DataFrame) -> np.ndarray:
+    """What each window is, by its clip: one of :data:`WINDOW_KINDS`, or ``"unused"``.
+
+    Parameters
+    ----------
+    clip_ids : array-like [shape=(n_windows,)] of str
+        The clip of each window, e.g. ``WindowFeatures.clip_ids``.
+    clips : pd.DataFrame
+        Has ``clip_id``, ``split`` and ``label`` for every clip of the windows
+        (e.g. from :func:`soundad.data.first_group`).
+
+    Returns
+    -------
+    kinds : np.ndarray [shape=(n_windows,)] of str
+        ``"train (normal)"`` for windows a detector is fitted on
+        (:func:`soundad.data.train_normal_mask`), ``"test normal"`` /
+        ``"test abnormal"`` for the windows it is scored on
+        (:func:`soundad.data.evaluation_mask`), ``"unused"`` for any other.
+    """
+    missing = [c for c in ("clip_id", "split", "label") if c not in clips.columns]
+    if missing:
+        raise DataError(f"clips table lacks column(s) {', '.join(missing)}; split the clips first")
+    table = clips.set_index("clip_id")
+    ids = np.asarray(clip_ids).reshape(-1)
+    unknown = sorted(set(ids) - set(table.index))
+    if unknown:
+        raise DataError(f"{len(unknown)} clip(s) of the windows are not in the clips table, e.g. {unknown[0]!r}")
+    per_window = table.loc[ids]
+    kinds = np.full(len(ids), "unused", dtype=object)
+    kinds[train_normal_mask(per_window).to_numpy()] = WINDOW_KINDS[0]
+    test = evaluation_mask(per_window).to_numpy()
+    kinds[test] = np.where(per_window["label"].to_numpy()[test] == "abnormal", WINDOW_KINDS[2], WINDOW_KINDS[1])
+    return kinds.astype(str)

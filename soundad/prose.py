@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from soundad.errors import ParameterError
 
-__all__ = ["interval", "auc_sentence", "difference_sentence"]
+__all__ = ["interval", "auc_sentence", "difference_sentence", "interval_columns"]
 
 
 def _check(value: float, lo: float, hi: float) -> None:
@@ -66,3 +68,36 @@ def difference_sentence(a_label: str, b_label: str, estimate: float, lo: float, 
     return (f"{a_label} minus {b_label}: {metric} "
             f"{interval(estimate, lo, hi, digits=digits, sign=True)} "
             f"({100 * level:.0f} % interval, {n_clips} test clips): {verdict}.")
+
+
+def interval_columns(results: pd.DataFrame, *, level: float = 0.95, digits: int = 2) -> pd.DataFrame:
+    """``results`` with the AUC and pAUC written with their intervals, for a table in the book.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        What :func:`soundad.evaluate.evaluate_scores` returns: ``auc``,
+        ``auc_lo``, ``auc_hi``, ``pauc``, ``pauc_lo``, ``pauc_hi``.
+    level : float, default=0.95
+        The intervals' level, as :func:`~soundad.evaluate.evaluate_scores` computed
+        them; only names the columns.
+    digits : int, default=2
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy with the columns ``"AUC [95 %]"`` and ``"pAUC [95 %]"`` added, e.g.
+        ``"0.72 [0.55, 0.88]"`` (:func:`soundad.evaluate.format_ci`).
+    """
+    from soundad.evaluate import format_ci
+
+    missing = [c for m in ("auc", "pauc") for c in (m, f"{m}_lo", f"{m}_hi") if c not in results.columns]
+    if missing:
+        raise ParameterError(f"results lacks column(s) {', '.join(missing)}; expected evaluate_scores' table")
+    table = results.copy()
+    for metric, label in (("auc", "AUC"), ("pauc", "pAUC")):
+        table[f"{label} [{100 * level:g} %]"] = [
+            format_ci(value, lo, hi, digits=digits)
+            for value, lo, hi in table[[metric, f"{metric}_lo", f"{metric}_hi"]].to_numpy()
+        ]
+    return table

@@ -93,7 +93,7 @@ def set_repository_url(root: str | os.PathLike, url: str) -> list[Path]:
     changed = []
     if new != text:
         changed.append(atomic_write_text(config_path, new))
-    from soundad.book import list_notebooks
+    from soundad.book.layout import list_notebooks
 
     for nb in list_notebooks(root):
         raw = nb.read_text(encoding="utf-8")

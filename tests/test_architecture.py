@@ -35,10 +35,6 @@ KNOWN_CYCLES = {
         "evaluate re-exports the interval functions of uncertainty at import time, and "
         "uncertainty imports evaluate's metrics lazily inside its functions"
     ),
-    ("soundad.book", "soundad.publish"): (
-        "book imports publish's helpers at import time; publish imports book.list_notebooks "
-        "lazily inside a function"
-    ),
     (
         "soundad.exercises",
         "soundad.exercises.ch01",

@@ -4,6 +4,7 @@ import pickle
 
 import librosa
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -20,6 +21,7 @@ from soundad.autoencoders import (
 )
 from soundad.detectors import anomaly_scores, clip_scores
 from soundad.errors import ParameterError
+from soundad.features import MelConfig
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +78,14 @@ def test_dense_ae_frames_bad_input():
         dense_ae_frames(np.zeros(1024, dtype=np.float32), sr=16000)
     with pytest.raises(ParameterError, match="mono"):
         dense_ae_frames(np.zeros((2, 16000), dtype=np.float32), sr=16000)
-    with pytest.raises(ParameterError, match="n_mels=0"):
-        dense_ae_frames(np.zeros(16000, dtype=np.float32), sr=16000, n_mels=0)
+    with pytest.raises(ParameterError, match="n_mels must be a positive integer, got 0"):
+        dense_ae_frames(np.zeros(16000, dtype=np.float32), sr=16000, mel=MelConfig(n_mels=0))
+    with pytest.raises(ParameterError, match="frames=0; expected an integer >= 1"):
+        dense_ae_frames(np.zeros(16000, dtype=np.float32), sr=16000, frames=0)
+    with pytest.raises(ParameterError, match="sr=8000; expected mel.sr=16000"):
+        dense_ae_frames(np.zeros(16000, dtype=np.float32), sr=8000)
+    with pytest.raises(ParameterError, match="expected a soundad.features.MelConfig"):
+        dense_ae_frames(np.zeros(16000, dtype=np.float32), sr=16000, mel={"n_mels": 64})
     with pytest.raises(ParameterError, match="NaN"):
         dense_ae_frames(np.full(16000, np.nan, dtype=np.float32), sr=16000)
 
@@ -240,15 +248,44 @@ def test_cuda_without_gpu_is_a_clear_error():
         DenseAutoencoderDetector(device="cuda", progress=False).fit(np.zeros((10, 4), dtype=np.float32))
 
 
-def test_dense_ae_frames_takes_its_stft_defaults_from_melconfig():
+def test_dense_ae_mel_is_one_melconfig_with_the_mimii_baseline_values():
     import inspect
 
-    from soundad.autoencoders import DENSE_AE_N_MELS
-    from soundad.features import MelConfig
+    from soundad.autoencoders import DENSE_AE_MEL
 
-    defaults = {k: p.default for k, p in inspect.signature(dense_ae_frames).parameters.items()}
-    mel = MelConfig()
-    assert (defaults["n_fft"], defaults["hop_length"], defaults["power"]) == (mel.n_fft, mel.hop_length, mel.power)
-    assert defaults["n_mels"] == DENSE_AE_N_MELS == 64  # the MIMII / DCASE 2020 baseline's bands
-    y = np.random.default_rng(0).normal(size=16000).astype(np.float32)
-    assert dense_ae_frames(y, sr=mel.sr).shape[1] == DENSE_AE_N_MELS * 5
+    # MIMII / DCASE 2020 baseline: 64 bands, n_fft 1024, hop 512, power 2, full band at 16 kHz.
+    assert isinstance(DENSE_AE_MEL, MelConfig)
+    assert (DENSE_AE_MEL.sr, DENSE_AE_MEL.n_mels, DENSE_AE_MEL.n_fft, DENSE_AE_MEL.hop_length,
+            DENSE_AE_MEL.power, DENSE_AE_MEL.fmin, DENSE_AE_MEL.fmax) == (16000, 64, 1024, 512, 2.0, 0.0, 8000.0)
+    # Only the number of bands differs from the images' mel settings.
+    assert {k for k in vars(MelConfig()) if getattr(MelConfig(), k) != getattr(DENSE_AE_MEL, k)} == {"n_mels"}
+    assert inspect.signature(dense_ae_frames).parameters["mel"].default is DENSE_AE_MEL
+
+
+def test_dense_ae_frames_with_an_explicit_melconfig_gives_the_same_numbers():
+    from soundad.autoencoders import DENSE_AE_MEL
+
+    y = np.random.default_rng(0).normal(scale=0.1, size=3 * 16000).astype(np.float32)
+    default = dense_ae_frames(y, sr=16000)
+    np.testing.assert_array_equal(dense_ae_frames(y, sr=16000, mel=MelConfig(n_mels=64)), default)
+    # librosa's own defaults (fmin 0, fmax sr/2) are the config's full band: same numbers.
+    spec = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=1024, hop_length=512, n_mels=64, power=2.0)
+    np.testing.assert_allclose(default[:, :64], 10 * np.log10(spec[:, : len(default)].T + np.finfo(float).eps),
+                               rtol=1e-5, atol=1e-4)
+    wide = dense_ae_frames(y, sr=16000, mel=MelConfig(n_mels=32), frames=3)
+    assert wide.shape == (default.shape[0] + 2, 32 * 3)
+    assert DENSE_AE_MEL.n_mels * 5 == default.shape[1]
+
+
+def test_baseline_inputs_use_the_dense_mel_settings(tmp_path):
+    import soundfile as sf
+
+    from soundad.autoencoders import baseline_inputs
+
+    y = np.random.default_rng(1).normal(scale=0.1, size=2 * 16000).astype(np.float32)
+    sf.write(tmp_path / "a.wav", y, 16000)
+    clips = pd.DataFrame({"clip_id": ["a"], "path": [str(tmp_path / "a.wav")]})
+    frames = baseline_inputs(clips, ["dense_ae"])["dense_ae"]["a"]
+    assert frames.shape[1] == 64 * 5
+    narrow = baseline_inputs(clips, ["dense_ae"], dense_mel=MelConfig(n_mels=16))["dense_ae"]["a"]
+    assert narrow.shape == (frames.shape[0], 16 * 5)

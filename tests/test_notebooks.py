@@ -125,6 +125,35 @@ def test_notebooks_import_the_package_not_define_it():
         assert "class " not in source, f"{path.name}: move classes into soundad/"
 
 
+#: ``notebooks/NN_name`` (with or without the folder, e.g. ``06_reproduction``) in prose.
+_NOTEBOOK_REFERENCE = re.compile(r"(?<![\w/.-])(?:notebooks/)?(\d\d_[a-z][a-z0-9_]*)")
+
+
+def notebook_references(text: str) -> list[str]:
+    """Names like ``04_one_class_detectors`` that ``text`` cites as notebooks."""
+    return _NOTEBOOK_REFERENCE.findall(text)
+
+
+def test_notebook_reference_finder():
+    text = "see ``notebooks/04_detectors``, ``06_reproduce`` and notebooks/01_machine_sounds.ipynb"
+    assert notebook_references(text) == ["04_detectors", "06_reproduce", "01_machine_sounds"]
+    assert notebook_references("ch04_auc_gmm, section_00_source, 2024_01_x") == []
+
+
+def test_every_cited_notebook_exists():
+    # Docstrings, book pages and the README name only notebooks that exist.
+    files = [*sorted((ROOT / "soundad").rglob("*.py")), *sorted((ROOT / "book").glob("*.md")),
+             ROOT / "README.md"]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{number}: {name}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for name in notebook_references(line)
+        if name not in STEMS
+    ]
+    assert not wrong, f"references to notebooks that do not exist (have: {STEMS}):\n" + "\n".join(wrong)
+
+
 # ----------------------------------------------------------------------------- execution
 @pytest.mark.slow
 def test_every_notebook_runs_with_ci_parameters():

@@ -31,7 +31,7 @@ Notes
 Modules
 -------
 =====================================  =========================================
-:mod:`~soundad.autoencoders.frames`     :func:`dense_ae_frames`, :data:`DENSE_AE_N_MELS`
+:mod:`~soundad.autoencoders.frames`     :func:`dense_ae_frames`, :data:`DENSE_AE_MEL`
 :mod:`~soundad.autoencoders.networks`   :class:`DenseAutoencoder`,
                                         :class:`ConvAutoencoder` (torch modules)
 :mod:`~soundad.autoencoders.base`       :class:`AutoencoderDetector` (training
@@ -48,8 +48,8 @@ from __future__ import annotations
 from soundad.autoencoders.base import TRAINING_RULES, AutoencoderDetector
 from soundad.autoencoders.conv import ConvAutoencoderDetector
 from soundad.autoencoders.dense import DenseAutoencoderDetector
-from soundad.autoencoders.frames import DENSE_AE_N_MELS, dense_ae_frames
-from soundad.autoencoders.inputs import BASELINES, baseline_inputs
+from soundad.autoencoders.frames import DENSE_AE_MEL, dense_ae_frames
+from soundad.autoencoders.inputs import BASELINES, baseline_inputs, stack_inputs
 from soundad.autoencoders.networks import ConvAutoencoder, DenseAutoencoder
 from soundad.backbones import resolve_device
 
@@ -58,11 +58,12 @@ __all__ = [
     "BASELINES",
     "ConvAutoencoder",
     "ConvAutoencoderDetector",
-    "DENSE_AE_N_MELS",
+    "DENSE_AE_MEL",
     "DenseAutoencoder",
     "DenseAutoencoderDetector",
     "TRAINING_RULES",
     "baseline_inputs",
     "dense_ae_frames",
     "resolve_device",
+    "stack_inputs",
 ]

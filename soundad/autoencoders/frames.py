@@ -1,37 +1,36 @@
 """Input of the dense autoencoder baseline: stacked log-mel frames (chapter 05).
 
-The STFT settings (``n_fft``, ``hop_length``, ``power``) default to those of
-:class:`soundad.features.MelConfig`, so that they have one name and one
-default in soundad. The number of mel bands does not: the MIMII / DCASE 2020
-baseline uses :data:`DENSE_AE_N_MELS` = 64 bands (320 inputs for 5 frames),
-while the images of the transfer-learning path use ``MelConfig.n_mels`` = 128.
+The dense autoencoder has its own mel settings, one :class:`~soundad.features.MelConfig`:
+:data:`DENSE_AE_MEL`. It keeps the STFT of the transfer-learning path
+(``n_fft``, ``hop_length``, ``power``, the full band at 16 kHz) but, like the
+MIMII / DCASE 2020 baseline, 64 mel bands (320 inputs for 5 frames) where the
+images use ``MelConfig().n_mels`` = 128.
 """
 
 from __future__ import annotations
 
 import sys
-from numbers import Integral
 
 import numpy as np
 
 from soundad.errors import ParameterError
 from soundad.features import MelConfig
+from soundad.params import check_int
 
-__all__ = ["DENSE_AE_N_MELS", "dense_ae_frames"]
+__all__ = ["DENSE_AE_MEL", "dense_ae_frames"]
 
-#: Mel bands of the MIMII / DCASE 2020 dense autoencoder baseline.
-DENSE_AE_N_MELS = 64
+#: Mel settings of the MIMII / DCASE 2020 dense autoencoder baseline: 64 bands,
+#: 1024-sample FFT, hop 512, power spectrogram, 0-8000 Hz at 16 kHz. ``top_db``
+#: is not used: the baseline's log-mel is not normalised to the clip's maximum.
+DENSE_AE_MEL = MelConfig(n_mels=64)
 
 
 def dense_ae_frames(
     y: np.ndarray,
     *,
     sr: int,
-    n_mels: int = DENSE_AE_N_MELS,
-    n_fft: int = MelConfig.n_fft,
-    hop_length: int = MelConfig.hop_length,
+    mel: MelConfig = DENSE_AE_MEL,
     frames: int = 5,
-    power: float = MelConfig.power,
 ) -> np.ndarray:
     """Stacked log-mel frames, the input of the MIMII / DCASE 2020 dense autoencoder.
 
@@ -45,53 +44,50 @@ def dense_ae_frames(
     y : np.ndarray [shape=(n,)]
         Mono audio signal.
     sr : int > 0 [Hz]
-        Sample rate of ``y``.
-    n_mels : int > 0, default=DENSE_AE_N_MELS (64)
-        Mel bands (the baseline's, not ``MelConfig.n_mels``).
-    n_fft : int > 0 [samples], default=MelConfig.n_fft (1024)
-        FFT window length.
-    hop_length : int > 0 [samples], default=MelConfig.hop_length (512)
-        Hop between frames.
+        Sample rate of ``y``; must equal ``mel.sr``.
+    mel : MelConfig, default=DENSE_AE_MEL
+        Mel settings (``sr``, ``n_fft``, ``hop_length``, ``n_mels``, ``fmin``,
+        ``fmax``, ``power``; ``top_db`` is not used).
     frames : int > 0, default=5
         Consecutive frames stacked into one vector.
-    power : float > 0, default=MelConfig.power (2.0)
-        Exponent of the magnitude spectrogram (2 = power).
 
     Returns
     -------
-    vectors : np.ndarray [shape=(n_frames - frames + 1, n_mels * frames)] float32
+    vectors : np.ndarray [shape=(n_frames - frames + 1, mel.n_mels * frames)] float32
         With the defaults and 10 s at 16 kHz: ``(309, 320)``.
 
     Raises
     ------
     ParameterError
-        Bad parameters, a non-finite or multi-channel signal, or a clip
-        shorter than ``frames`` frames.
+        Bad settings, a sample rate other than ``mel.sr``, a non-finite or
+        multi-channel signal, or a clip shorter than ``frames`` frames.
     """
     import librosa
 
-    for name, value in (("sr", sr), ("n_mels", n_mels), ("n_fft", n_fft), ("hop_length", hop_length), ("frames", frames)):
-        if not isinstance(value, Integral) or value <= 0:
-            raise ParameterError(f"{name}={value!r}; expected a positive integer")
-    if not power > 0:
-        raise ParameterError(f"power={power!r}; expected a positive number")
+    if not isinstance(mel, MelConfig):
+        raise ParameterError(f"mel={mel!r}; expected a soundad.features.MelConfig")
+    mel.validate()
+    check_int("frames", frames, low=1)
+    if sr != mel.sr:
+        raise ParameterError(f"sr={sr!r}; expected mel.sr={mel.sr} Hz (resample the audio, "
+                             "or pass a MelConfig with this sample rate)")
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ParameterError(f"y has shape {y.shape}; expected a mono signal of shape (n,)")
     if not np.isfinite(y).all():
         raise ParameterError("y contains NaN or inf samples; expected a finite signal")
-    mel = librosa.feature.melspectrogram(
-        y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=power
+    spec = librosa.feature.melspectrogram(
+        y=y, sr=sr, n_fft=mel.n_fft, hop_length=mel.hop_length, n_mels=mel.n_mels,
+        fmin=mel.fmin, fmax=mel.fmax, power=mel.power,
     )
-    log_mel = 20.0 / power * np.log10(mel + sys.float_info.epsilon)
+    log_mel = 20.0 / mel.power * np.log10(spec + sys.float_info.epsilon)
     n_vectors = log_mel.shape[1] - frames + 1
     if n_vectors < 1:
         raise ParameterError(
-            f"y has {log_mel.shape[1]} frames ({y.size} samples at hop_length={hop_length}); "
+            f"y has {log_mel.shape[1]} frames ({y.size} samples at hop_length={mel.hop_length}); "
             f"expected at least frames={frames}"
         )
-    vectors = np.empty((n_vectors, n_mels * frames), dtype=np.float32)
+    vectors = np.empty((n_vectors, mel.n_mels * frames), dtype=np.float32)
     for t in range(frames):
-        vectors[:, n_mels * t : n_mels * (t + 1)] = log_mel[:, t : t + n_vectors].T
+        vectors[:, mel.n_mels * t : mel.n_mels * (t + 1)] = log_mel[:, t : t + n_vectors].T
     return vectors
-

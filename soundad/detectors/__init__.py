@@ -33,7 +33,8 @@ Modules
 :mod:`~soundad.detectors.registry`  :data:`DETECTORS`, :data:`DEFAULT_PARAMS`,
                                     :func:`make_detector`
 :mod:`~soundad.detectors.scores`    :func:`anomaly_scores` (the sign flip),
-                                    :func:`clip_scores`
+                                    :func:`clip_scores`, :func:`score_clips`
+                                    (fit, score, pool: one detector's path)
 :mod:`~soundad.detectors.checks`    :func:`check_finite`, :func:`validate_features`,
                                     :class:`FiniteCheck`
 :mod:`~soundad.detectors.pca`       :class:`ClampedPCA`
@@ -55,7 +56,7 @@ from soundad.detectors.mahalanobis import MahalanobisDetector
 from soundad.detectors.ocsvm import OneClassSVMDetector
 from soundad.detectors.pca import ClampedPCA
 from soundad.detectors.registry import DEFAULT_PARAMS, DETECTORS, make_detector
-from soundad.detectors.scores import anomaly_scores, clip_scores
+from soundad.detectors.scores import anomaly_scores, clip_scores, score_clips
 
 __all__ = [
     "CONTAMINATION",
@@ -72,5 +73,6 @@ __all__ = [
     "check_finite",
     "clip_scores",
     "make_detector",
+    "score_clips",
     "validate_features",
 ]

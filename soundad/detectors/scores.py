@@ -1,4 +1,8 @@
-"""From detector scores to anomaly scores, and from windows to clips (chapter 04)."""
+"""From detector scores to anomaly scores, and from windows to clips (chapter 04).
+
+:func:`score_clips` is the whole path of one detector in chapters 03-05: fit on
+the normal training windows, score the test windows, pool them per clip.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from soundad.detectors.checks import check_finite
+from soundad.detectors.registry import make_detector
 from soundad.errors import ParameterError
 
-__all__ = ["anomaly_scores", "clip_scores"]
+__all__ = ["anomaly_scores", "clip_scores", "score_clips"]
 
 
 def anomaly_scores(detector, X) -> np.ndarray:
@@ -68,3 +73,34 @@ def clip_scores(window_scores, clip_ids, *, how: str = "mean") -> pd.Series:
     pooled.name = "score"
     return pooled
 
+
+
+def score_clips(name: str, features, clips: pd.DataFrame, *, seed: int = 0, how: str = "mean",
+                **params) -> pd.Series:
+    """Fit one detector on the normal training windows and score every test clip.
+
+    Parameters
+    ----------
+    name : str
+        A detector of :data:`DETECTORS`, e.g. ``"gmm"``.
+    features : WindowFeatures
+        Window features with a ``split(clips)`` method
+        (:class:`soundad.extract.WindowFeatures`).
+    clips : pd.DataFrame
+        Has ``clip_id``, ``split`` and ``label`` for every clip of ``features``.
+    seed : int, default=0
+        ``random_state`` of the detector (and its PCA).
+    how : {"mean", "max"}, default="mean"
+        How :func:`clip_scores` pools a clip's windows.
+    **params
+        Detector parameters for :func:`make_detector` (e.g. ``n_components=4``, ``pca=0.95``).
+
+    Returns
+    -------
+    scores : pd.Series
+        Anomaly score per test clip (higher = more anomalous), indexed by clip id,
+        what :func:`soundad.evaluate.clip_score_table` reads.
+    """
+    train, test = features.split(clips)
+    detector = make_detector(name, seed=seed, **params).fit(train.features)
+    return clip_scores(anomaly_scores(detector, test.features), test.clip_ids, how=how)

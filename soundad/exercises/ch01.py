@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from soundad.data import mimii_split, mix_at_snr
+from soundad.data import evaluation_mask, mimii_split, mix_at_snr, train_normal_mask
 from soundad.exercises import register
 
 __all__ = ["split_counts", "noise_power_change"]
@@ -27,8 +27,8 @@ def split_counts(n_normal: int, n_abnormal: int) -> tuple[int, int]:
         "snr": "0dB", "machine": "fan", "model_id": "id_00", "label": labels,
     })
     split = mimii_split(clips)
-    normal_test = int(((split["split"] == "test") & (split["label"] == "normal")).sum())
-    return normal_test, int((split["split"] == "train").sum())
+    normal_test = int((evaluation_mask(split) & (split["label"] == "normal")).sum())
+    return normal_test, int(train_normal_mask(split).sum())
 
 
 def _as_pair(answer) -> tuple[int, int] | None:
