@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from soundad.errors import ParameterError
+from soundad.params import Options, check_value
 from soundad.validate import (
     check_backbone_names,
     check_device,
@@ -29,11 +30,12 @@ from soundad.validate import (
 __all__ = ["check_command", "min_clip_seconds"]
 
 
-def min_clip_seconds() -> float:
-    """Shortest clip [s] the command line's mel windows (``MelConfig()``, ``WindowConfig()``) fit in."""
+def min_clip_seconds(mel=None, window=None) -> float:
+    """Shortest clip [s] that holds one window of ``window`` (default ``WindowConfig()``) frames of ``mel``."""
     from soundad.features import MelConfig, WindowConfig
 
-    mel, window = MelConfig(), WindowConfig()
+    mel = mel if mel is not None else MelConfig()
+    window = window if window is not None else WindowConfig()
     # frames = 1 + n_samples // hop_length must reach window.length
     return (window.length - 1) * mel.hop_length / mel.sr
 
@@ -48,18 +50,26 @@ def check_command(args: argparse.Namespace) -> None:
 
 
 def _synth(args) -> None:
+    from soundad.features import MelConfig, WindowConfig
+
     check_seed(args.seed)
-    shortest = min_clip_seconds()
+    mel, window = MelConfig(), WindowConfig()
+    shortest = min_clip_seconds(mel, window)
     if not args.duration >= shortest:
         raise ParameterError(
             f"--duration {args.duration:g}: clips shorter than {shortest:.3f} s hold no complete mel window "
-            f"(64 frames at hop 512, 16 kHz), so 'soundad extract' could not use them; "
+            f"({window.length} frames at hop {mel.hop_length}, {mel.sr / 1000:g} kHz), so 'soundad extract' "
+            f"could not use them with its defaults; "
             f"use --duration {shortest:.2f} or more (MIMII's clips are 10 s)"
         )
     check_writable_dir(args.out, option="OUT")
 
 
 def _download(args) -> None:
+    if args.dataset != "mimii":
+        from soundad.data.dcase_download import DCASE_DATASETS
+
+        check_value("--dataset", args.dataset, Options("mimii", *DCASE_DATASETS))
     check_writable_dir(args.dest, option="DEST")
 
 
@@ -79,11 +89,11 @@ def _batch_size(args, device: str) -> int:
     return default_batch_size(resolve_device(device))
 
 
-def _models(backbones, weights, layers, device: str, image_size, batch_size) -> None:
+def _models(backbones, weights, layers, device: str, image_size, batch_size, *, option: str) -> None:
     """Names, image size, weights and layers of every (backbone, weights, layer) asked for."""
     from soundad.backbones import check_weights_available
 
-    check_backbone_names(backbones)
+    check_backbone_names(backbones, option=option)
     check_image_size(image_size, backbones=backbones, batch_size=batch_size, device=_resolved(device))
     for name in backbones:
         for tag in weights:
@@ -101,7 +111,14 @@ def _models(backbones, weights, layers, device: str, image_size, batch_size) -> 
                     load_backbone(name, weights="random", layer=layer, device="cpu", cpu_fusion=False, fuse_bn=False)
 
 
-def _clips(data, args) -> None:
+def _configs(args) -> dict:
+    """The mel, window and image settings of the options, each validated (message names the option)."""
+    from soundad.cli.settings import feature_configs
+
+    return feature_configs(args)
+
+
+def _clips(data, args, configs) -> None:
     """Headers of every clip under ``data``: sample rates (warn or refuse) and lengths."""
     path = Path(data).expanduser()
     if not path.is_dir():
@@ -109,41 +126,48 @@ def _clips(data, args) -> None:
     from soundad.data import check_clip_headers, read_layout
 
     clips = read_layout(path)
-    shortest = min_clip_seconds()
+    shortest = min_clip_seconds(configs["mel"], configs["window"])
     check_clip_headers(
         clips["path"], strict_rate=getattr(args, "strict_rate", False), min_seconds=shortest, channel=args.channel,
-        short_advice=("the command line needs longer clips (synthetic ones: soundad synth --duration 10); "
-                      "from Python, extract_features(..., window=WindowConfig(length=...)) takes shorter windows"),
+        short_advice=("use longer clips (synthetic ones: soundad synth --duration 10) "
+                      "or shorter windows (--window-length)"),
     )
 
 
 def _extract(args) -> None:
+    configs = _configs(args)
     check_device(args.device)
     check_writable_dir(args.out, option="--out")
     if args.cache is not None:
         check_writable_dir(args.cache, option="--cache")
     _models([args.backbone], [args.weights], [args.layer], args.device, args.image_size,
-            _batch_size(args, args.device))
-    _clips(args.data, args)
+            _batch_size(args, args.device), option="--backbone")
+    _clips(args.data, args, configs)
 
 
 def _reproduce(args) -> None:
+    configs = _configs(args)
     check_seed(args.seed)
     check_device(args.device)
     check_writable_dir(args.out, option="--out")
     if args.cache is not None:
         check_writable_dir(args.cache, option="--cache")
     _models(list(args.backbones), list(args.weights), list(args.layers), args.device, args.image_size,
-            _batch_size(args, args.device))
-    _clips(args.data, args)
+            _batch_size(args, args.device), option="--backbones")
+    _clips(args.data, args, configs)
 
 
 def _bench(args) -> None:
+    from soundad.bench import BENCH_BACKBONES
+
+    _configs(args)
     check_seed(args.seed)
-    check_backbone_names(list(args.backbone))
+    backbones = list(args.backbones or BENCH_BACKBONES)
+    check_backbone_names(backbones, option="--backbones")
     check_device(args.device)
     batch = _batch_size(args, args.device)
-    check_image_size(args.image_size, backbones=list(args.backbone), batch_size=batch, device=_resolved(args.device))
+    check_image_size(args.image_size, backbones=backbones, batch_size=batch,
+                     device=_resolved(args.device))
     if args.json is not None:
         json_path = Path(args.json).expanduser()
         if json_path.is_dir():
