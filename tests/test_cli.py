@@ -231,20 +231,16 @@ def test_config_validation_names_the_option():
 
 @pytest.fixture
 def two_clips(tmp_path):
-    """One normal and one abnormal clip of the real MIMII sample, in MIMII's layout."""
+    """One normal and one abnormal real MIMII clip (the embedded sample), in MIMII's layout."""
     import shutil
-    from pathlib import Path
 
-    sample = Path("/work/shared/data/mimii-sample")
-    if not sample.is_dir():
-        from soundad.data import write_synthetic_dataset
+    from soundad.data import embedded_sample_root
 
-        return write_synthetic_dataset(tmp_path / "synth", machines=("fan",), snrs=("0dB",), ids=("id_00",),
-                                       n_normal=1, n_abnormal=1, duration=3.0)
+    sample = embedded_sample_root() / "0dB" / "fan" / "id_00"
     root = tmp_path / "two"
     for label in ("normal", "abnormal"):
-        source = sorted((sample / "0dB/fan/id_00" / label).iterdir())[0]
-        target = root / "0dB/fan/id_00" / label / source.name
+        source = sorted((sample / label).iterdir())[0]
+        target = root / "0dB" / "fan" / "id_00" / label / source.name
         target.parent.mkdir(parents=True)
         shutil.copy(source, target)
     return root
