@@ -10,7 +10,7 @@ the command line as in Python, and a new field becomes an option by itself:
 >>> import argparse
 >>> from soundad.features import MelConfig
 >>> parser = argparse.ArgumentParser()
->>> add_config_options(parser, MelConfig, fields=("n_mels", "hop_length"))
+>>> actions = add_config_options(parser, MelConfig, fields=("n_mels", "hop_length"))
 >>> config_from_args(MelConfig, parser.parse_args(["--n-mels", "64"]))
 MelConfig(sr=16000, n_fft=1024, hop_length=512, n_mels=64, fmin=0.0, fmax=8000.0, power=2.0, top_db=80.0)
 
