@@ -340,3 +340,45 @@ def test_bench_backbone_with_a_list_points_to_backbones(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "takes one name" in err and "use --backbones resnet18,alexnet" in err
+
+
+def test_config_options_helper_on_a_toy_dataclass():
+    import dataclasses
+
+    from soundad.cli.config_options import add_config_options, config_from_args, parameter_docs
+    from soundad.errors import ParameterError
+
+    @dataclasses.dataclass(frozen=True)
+    class Toy:
+        """A toy.
+
+        Parameters
+        ----------
+        rate, depth : float > 0 [Hz], default=1.5, 2.0
+            How fast and how deep.
+        mode : {"a", "b", None}, default="a"
+            Which mode.
+        loud : bool, default=True
+            Shout.
+        """
+
+        rate: float = 1.5
+        depth: float = 2.0
+        mode: str | None = "a"
+        loud: bool = True
+        count: int = dataclasses.field(default=3, metadata={"help": "how many (from the metadata)"})
+
+    docs = parameter_docs(Toy)
+    assert docs["rate"] == docs["depth"] == ('float > 0 [Hz], default=1.5, 2.0', "How fast and how deep.")
+    parser = argparse.ArgumentParser()
+    actions = {a.dest: a for a in add_config_options(parser, Toy, prefix="toy-")}
+    assert actions["toy_mode"].choices == ("a", "b") and actions["toy_rate"].type is float
+    assert actions["toy_count"].help == "how many (from the metadata)" and actions["toy_count"].type is int
+    assert "[Hz]" in actions["toy_rate"].help
+    assert config_from_args(Toy, parser.parse_args([]), prefix="toy-") == Toy()
+    args = parser.parse_args(["--toy-rate", "3", "--no-toy-loud", "--toy-mode", "b", "--toy-count", "7"])
+    assert config_from_args(Toy, args, prefix="toy-") == Toy(rate=3.0, mode="b", loud=False, count=7)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--toy-mode", "c"])
+    with pytest.raises(ParameterError, match="has no field"):
+        add_config_options(argparse.ArgumentParser(), Toy, fields=("speed",))
