@@ -6,7 +6,10 @@ this torch build lacks, an output directory that is a file or read-only, a
 missing checkpoint or clips too short to window are all reported in one line
 before the first clip is read -- never after an hour of extraction.
 
-The checks themselves live in :mod:`soundad.validate`, the backbones'
+The settings objects are built from the options exactly as the command
+builds them (:mod:`soundad.cli.settings`), so an impossible ``--n-mels`` or
+``--window-length`` is refused here, in the option's name. The checks
+themselves live in :mod:`soundad.validate`, the backbones'
 :func:`~soundad.backbones.check_weights_available` and the data stage's
 :func:`~soundad.data.check_clip_headers`; this module only maps options onto
 them.
@@ -18,6 +21,7 @@ import argparse
 from pathlib import Path
 
 from soundad.errors import ParameterError
+from soundad.params import Options, check_value
 from soundad.validate import (
     check_backbone_names,
     check_device,
@@ -29,11 +33,12 @@ from soundad.validate import (
 __all__ = ["check_command", "min_clip_seconds"]
 
 
-def min_clip_seconds() -> float:
-    """Shortest clip [s] the command line's mel windows (``MelConfig()``, ``WindowConfig()``) fit in."""
+def min_clip_seconds(mel=None, window=None) -> float:
+    """Shortest clip [s] that holds one window of ``window`` (default ``WindowConfig()``) frames of ``mel``."""
     from soundad.features import MelConfig, WindowConfig
 
-    mel, window = MelConfig(), WindowConfig()
+    mel = mel if mel is not None else MelConfig()
+    window = window if window is not None else WindowConfig()
     # frames = 1 + n_samples // hop_length must reach window.length
     return (window.length - 1) * mel.hop_length / mel.sr
 
@@ -48,18 +53,26 @@ def check_command(args: argparse.Namespace) -> None:
 
 
 def _synth(args) -> None:
+    from soundad.features import MelConfig, WindowConfig
+
     check_seed(args.seed)
-    shortest = min_clip_seconds()
+    mel, window = MelConfig(), WindowConfig()
+    shortest = min_clip_seconds(mel, window)
     if not args.duration >= shortest:
         raise ParameterError(
             f"--duration {args.duration:g}: clips shorter than {shortest:.3f} s hold no complete mel window "
-            f"(64 frames at hop 512, 16 kHz), so 'soundad extract' could not use them; "
+            f"({window.length} frames at hop {mel.hop_length}, {mel.sr / 1000:g} kHz), so 'soundad extract' "
+            f"could not use them with its defaults; "
             f"use --duration {shortest:.2f} or more (MIMII's clips are 10 s)"
         )
     check_writable_dir(args.out, option="OUT")
 
 
 def _download(args) -> None:
+    if args.dataset != "mimii":
+        from soundad.data.dcase_download import DCASE_DATASETS
+
+        check_value("--dataset", args.dataset, Options("mimii", *DCASE_DATASETS))
     check_writable_dir(args.dest, option="DEST")
 
 
@@ -70,21 +83,24 @@ def _resolved(device: str) -> str:
     return str(resolve_device(device))
 
 
-def _batch_size(args, device: str) -> int:
-    if args.batch_size is not None:
-        return args.batch_size
+def _batch_size(backbone) -> int:
+    """The batch size ``backbone`` (a BackboneConfig) runs with on its device."""
+    if backbone.batch_size is not None:
+        return backbone.batch_size
     from soundad.backbones import resolve_device
     from soundad.extract import default_batch_size
 
-    return default_batch_size(resolve_device(device))
+    return default_batch_size(resolve_device(backbone.device))
 
 
-def _models(backbones, weights, layers, device: str, image_size, batch_size) -> None:
+def _models(backbones, weights, layers, settings: dict, *, option: str) -> None:
     """Names, image size, weights and layers of every (backbone, weights, layer) asked for."""
     from soundad.backbones import check_weights_available
 
-    check_backbone_names(backbones)
-    check_image_size(image_size, backbones=backbones, batch_size=batch_size, device=_resolved(device))
+    backbone = settings["backbone"]
+    check_backbone_names(backbones, option=option)
+    check_image_size(settings["image"].size, backbones=backbones, batch_size=_batch_size(backbone),
+                     device=_resolved(backbone.device))
     for name in backbones:
         for tag in weights:
             check_weights_available(name, tag)
@@ -101,7 +117,21 @@ def _models(backbones, weights, layers, device: str, image_size, batch_size) -> 
                     load_backbone(name, weights="random", layer=layer, device="cpu", cpu_fusion=False, fuse_bn=False)
 
 
-def _clips(data, args) -> None:
+def _settings(args) -> dict:
+    """The command's settings objects, built as the command builds them (messages name the options).
+
+    ``mel``, ``window``, ``image`` and ``backbone`` (the fields the command has
+    options for; the others at their defaults).
+    """
+    from soundad.cli.settings import backbone_config, feature_configs
+
+    settings = feature_configs(args)
+    settings["backbone"] = backbone_config(args)
+    check_device(settings["backbone"].device)
+    return settings
+
+
+def _clips(data, args, settings) -> None:
     """Headers of every clip under ``data``: sample rates (warn or refuse) and lengths."""
     path = Path(data).expanduser()
     if not path.is_dir():
@@ -109,41 +139,45 @@ def _clips(data, args) -> None:
     from soundad.data import check_clip_headers, read_layout
 
     clips = read_layout(path)
-    shortest = min_clip_seconds()
+    shortest = min_clip_seconds(settings["mel"], settings["window"])
     check_clip_headers(
         clips["path"], strict_rate=getattr(args, "strict_rate", False), min_seconds=shortest, channel=args.channel,
-        short_advice=("the command line needs longer clips (synthetic ones: soundad synth --duration 10); "
-                      "from Python, extract_features(..., window=WindowConfig(length=...)) takes shorter windows"),
+        short_advice=("use longer clips (synthetic ones: soundad synth --duration 10) "
+                      "or shorter windows (--window-length)"),
     )
 
 
-def _extract(args) -> None:
-    check_device(args.device)
+def _outputs(args) -> None:
     check_writable_dir(args.out, option="--out")
     if args.cache is not None:
         check_writable_dir(args.cache, option="--cache")
-    _models([args.backbone], [args.weights], [args.layer], args.device, args.image_size,
-            _batch_size(args, args.device))
-    _clips(args.data, args)
+
+
+def _extract(args) -> None:
+    settings = _settings(args)
+    _outputs(args)
+    backbone = settings["backbone"]
+    _models([backbone.name], [backbone.weights], [backbone.layer], settings, option="--backbone")
+    _clips(args.data, args, settings)
 
 
 def _reproduce(args) -> None:
     check_seed(args.seed)
-    check_device(args.device)
-    check_writable_dir(args.out, option="--out")
-    if args.cache is not None:
-        check_writable_dir(args.cache, option="--cache")
-    _models(list(args.backbones), list(args.weights), list(args.layers), args.device, args.image_size,
-            _batch_size(args, args.device))
-    _clips(args.data, args)
+    settings = _settings(args)
+    _outputs(args)
+    _models(list(args.backbones), list(args.weights), list(args.layers), settings, option="--backbones")
+    _clips(args.data, args, settings)
 
 
 def _bench(args) -> None:
+    from soundad.bench import BENCH_BACKBONES
+
     check_seed(args.seed)
-    check_backbone_names(list(args.backbone))
-    check_device(args.device)
-    batch = _batch_size(args, args.device)
-    check_image_size(args.image_size, backbones=list(args.backbone), batch_size=batch, device=_resolved(args.device))
+    settings = _settings(args)
+    backbones = list(args.backbones or BENCH_BACKBONES)
+    check_backbone_names(backbones, option="--backbones")
+    check_image_size(settings["image"].size, backbones=backbones, batch_size=_batch_size(settings["backbone"]),
+                     device=_resolved(settings["backbone"].device))
     if args.json is not None:
         json_path = Path(args.json).expanduser()
         if json_path.is_dir():

@@ -29,7 +29,7 @@ def test_bench_json_has_every_key_finite_and_positive(tmp_path):
 def test_cli_bench_prints_table_and_pass_fail(tmp_path, capsys):
     from soundad.cli import main
 
-    rc = main(["bench", "--backbone", "resnet18", "--clips", "1", "--duration", "3", "--image-size", "32",
+    rc = main(["bench", "--backbones", "resnet18", "--device", "cpu", "--clips", "1", "--duration", "3", "--image-size", "32",
                "--batch-size", "4", "--repeats", "1", "--no-rss", "--json", str(tmp_path / "b.json"), "-q"])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -85,10 +85,10 @@ def test_synthetic_bench_clips_beyond_the_written_ones_are_links(tmp_path, monke
     import filecmp
     import os
 
-    import soundad.bench as bench
+    from soundad.bench import pipeline
 
-    monkeypatch.setattr(bench, "_MAX_DISTINCT_CLIPS", 6)
-    root, clips = bench._prepare_clips(None, n_clips=2, duration=1.0, seed=0, workdir=tmp_path)
+    monkeypatch.setattr(pipeline, "MAX_DISTINCT_CLIPS", 6)
+    root, clips = pipeline.prepare_clips(None, n_clips=2, duration=1.0, seed=0, workdir=tmp_path)
     assert len(clips) == 20 and clips["path"].is_unique
     inodes = {os.stat(p).st_ino for p in clips["path"]}
     assert len(inodes) == 6  # six files written, fourteen more names for them

@@ -127,10 +127,34 @@ def test_reproduce_checks_every_backbones_weights_first(clips, tmp_path):
     assert not (tmp_path / "cache").exists()  # efficientnet_lite0 did not run first
 
 
-def test_bench_unknown_backbone_before_the_gemm(tmp_path):
-    proc = _soundad("bench", "--backbone", "foo", "--json", tmp_path / "b.json")
-    assert "--backbone: unknown backbone(s) foo" in _one_line_error(proc, "bench")
+@pytest.mark.parametrize("option", ["--backbones", "--backbone"])
+def test_bench_unknown_backbone_before_the_gemm(tmp_path, option):
+    proc = _soundad("bench", option, "foo", "--json", tmp_path / "b.json")
+    assert "--backbones: unknown backbone(s) foo" in _one_line_error(proc, "bench")
     assert "GFLOP" not in proc.stdout and not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--n-mels", "0"], "--n-mels must be a positive integer, got 0"),
+    (["--fmin", "9000"], "needs 0 <= fmin < fmax"),
+    (["--image-vmin", "1"], "needs vmin < vmax"),
+])
+def test_bad_mel_or_image_setting_refused_before_any_work(clips, tmp_path, extra, expected):
+    line = _one_line_error(_extract(clips, tmp_path, *extra), "extract")
+    assert expected in line
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
+def test_windows_longer_than_the_clips_get_cli_advice(clips, tmp_path):
+    line = _one_line_error(_extract(clips, tmp_path, "--window-length", "200"), "extract")
+    assert "--window-length" in line and "soundad synth --duration" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_dataset_refused_before_any_download(tmp_path):
+    line = _one_line_error(_soundad("download", tmp_path / "d", "--dataset", "dcase1999"), "download")
+    assert "--dataset='dcase1999'; expected one of" in line and "'dcase2020-dev'" in line and "'mimii'" in line
+    assert not (tmp_path / "d").exists()
 
 
 def test_synth_refuses_clips_extract_cannot_window(tmp_path):

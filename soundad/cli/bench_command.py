@@ -1,0 +1,89 @@
+"""``soundad bench``: speed of GEMM, backbone forward, pipeline, naive loop, cache and memory.
+
+Maps onto :func:`soundad.bench.run_bench`. ``--backbones`` takes a list, as
+in ``reproduce``; ``--backbone`` (hidden) takes one name, as in ``extract``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from soundad.cli.arguments import HelpFormatter, add_quiet, csv_list, positive_int
+from soundad.cli.settings import add_backbone_options, add_feature_options, backbone_config, feature_configs
+
+__all__ = ["add_bench", "cmd_bench", "one_backbone"]
+
+
+def one_backbone(text: str) -> tuple[str]:
+    """``--backbone NAME``: one name (as in ``extract``); a list belongs to ``--backbones``."""
+    if "," in text:
+        raise argparse.ArgumentTypeError(f"takes one name, got {text!r}; use --backbones {text} for several")
+    return (text.strip(),)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from soundad.bench import BENCH_BACKBONES, PAPER_BACKBONES, format_report, run_bench
+
+    backbone = backbone_config(args)
+    report = run_bench(
+        backbones=args.backbones if args.backbones is not None else BENCH_BACKBONES,
+        device=backbone.device,
+        n_clips=args.clips,
+        naive_clips=args.naive_clips,
+        duration=args.duration,
+        data=args.data,
+        batch_size=backbone.batch_size,
+        **feature_configs(args),
+        repeats=args.repeats,
+        json_path=args.json,
+        project=PAPER_BACKBONES if args.project else (),
+        rss=not args.no_rss,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(format_report(report))
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def add_bench(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        formatter_class=HelpFormatter,
+        help="measure GEMM, backbone forward, pipeline, naive loop, cache and memory side by side",
+        description=(
+            "Benchmark (soundad.bench.run_bench), per backbone and in one run: a 2048x2048 fp32 matrix "
+            "multiply (GFLOP/s), the batched backbone forward pass (windows/s and GFLOP/s), the full "
+            "pipeline cold (extract_features with a fresh cache), a naive per-clip loop, the warm-cache "
+            "rerun and the peak memory for N and 10 x N clips (each in a fresh process). Prints a table "
+            "with PASS/FAIL against the targets; the targets never fail the command."
+        ),
+    )
+    p.add_argument("--backbones", type=csv_list, default=None, metavar="LIST",
+                   help="comma-separated backbone names (default: resnet18 and the default backbone, "
+                        "soundad.bench.BENCH_BACKBONES)")
+    p.add_argument("--backbone", type=one_backbone, dest="backbones", default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)
+    add_backbone_options(p, fields=("device", "batch_size"), choices={"device": ("auto", "cpu", "cuda")},
+                         helps={"device": "torch device; auto picks cuda if there is one, else cpu"})
+    p.add_argument("--clips", type=positive_int, default=None, metavar="N",
+                   help="clips per timed pipeline run (default: 16 on a CPU, 1024 on a GPU)")
+    p.add_argument("--naive-clips", type=positive_int, default=None, metavar="N",
+                   help="clips per timed naive-loop run (default: the same, at most 16)")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S", help="synthetic clip length [s]")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="time these MIMII-layout clips instead of synthetic ones (the first N are used)")
+    p.add_argument("--repeats", type=positive_int, default=3, metavar="N",
+                   help="timed repetitions of the GEMM, forward, pipeline and naive measurements "
+                        "(the fastest is kept)")
+    p.add_argument("--no-rss", action="store_true",
+                   help="skip the two peak-memory subprocesses (N and 10 x N clips)")
+    p.add_argument("--project", action="store_true",
+                   help="also measure the forward rate of the paper's five backbones (resnet18/34/50, alexnet, "
+                        "squeezenet1_1) and project the time of the full MIMII reproduction (54,057 clips)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the measurements as JSON here")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic clips and random inputs")
+    add_feature_options(p)
+    add_quiet(p)
+    p.set_defaults(func=cmd_bench)
