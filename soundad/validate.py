@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from soundad.errors import ParameterError
+from soundad.params import Interval, check_int
 
 __all__ = [
     "MAX_IMAGE_SIZE",
@@ -54,10 +55,14 @@ _BYTES_PER_PIXEL = 400
 
 
 def check_seed(seed, *, option: str = "--seed") -> int:
-    """Return ``seed`` if it is an integer in ``0 .. 2**32 - 1``, else raise ParameterError."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+    """Return ``seed`` as an ``int`` if it is an integer in ``0 .. 2**32 - 1``, else raise ParameterError.
+
+    The rule is :class:`soundad.params.Interval`'s; the message keeps the
+    command line's wording (``--seed must be an integer from 0 to ...``).
+    """
+    if not Interval(int, 0, MAX_SEED).accepts(seed):
         raise ParameterError(f"{option} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
-    return seed
+    return int(seed)
 
 
 def check_device(device: str, *, option: str = "--device") -> str:
@@ -99,7 +104,7 @@ def check_device(device: str, *, option: str = "--device") -> str:
 
 def activation_bytes(*, batch_size: int, size: int) -> int:
     """Estimated peak activation memory [bytes] of one forward pass of ``batch_size`` images of ``size``^2 px."""
-    return int(batch_size) * int(size) ** 2 * _BYTES_PER_PIXEL
+    return check_int("batch_size", batch_size, low=0) * check_int("size", size, low=0) ** 2 * _BYTES_PER_PIXEL
 
 
 def available_memory(device: str) -> int | None:
@@ -141,7 +146,8 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
     """
     from soundad.features import ImageConfig
 
-    size = ImageConfig().size if size is None else int(size)
+    size = ImageConfig().size if size is None else check_int(option, size)
+    batch_size = check_int(batch_option, batch_size, low=1)
     smallest = max((MIN_IMAGE_SIZE.get(name, _DEFAULT_MIN_SIZE) for name in backbones), default=_DEFAULT_MIN_SIZE)
     if size < smallest:
         which = [n for n in backbones if MIN_IMAGE_SIZE.get(n, _DEFAULT_MIN_SIZE) == smallest]

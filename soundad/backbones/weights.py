@@ -44,6 +44,7 @@ from urllib.parse import urlparse
 
 import torch
 
+from soundad.backbones.config import DEFAULT_BACKBONE
 from soundad.errors import ParameterError, WeightsUnavailableError
 from soundad.network import OFFLINE_ENV, is_reachable, offline
 
@@ -74,7 +75,7 @@ def _unavailable_message(url: str, path: Path, reason: str) -> str:
         f"  checkpoint file: {path.name}\n"
         f"  cache directory: {path.parent}  (torch.hub.get_dir()/checkpoints; set $TORCH_HOME to move it)\n"
         f"  to get it: download {url} on a machine with internet access and copy it to {path}\n"
-        f"  (or use weights='random', or the offline backbone 'efficientnet_lite0')"
+        f"  (or use weights='random', or the offline backbone {DEFAULT_BACKBONE!r})"
     )
 
 
