@@ -9,7 +9,7 @@ user can call them too.
 
 Bounds (documented here, enforced by :func:`check_image_size`):
 
-- image size: at least the backbone's minimum (:data:`MIN_IMAGE_SIZE`, the
+- image size: at least the backbone's minimum (:func:`min_image_size`, the
   smallest input each network accepts, rounded up to 32 px) and at most
   :data:`MAX_IMAGE_SIZE` = 1024 px; and the activation memory estimated from
   ``batch_size x size^2`` (:func:`activation_bytes`) must fit in 80 % of the
@@ -30,7 +30,6 @@ from soundad.params import Interval, check_int
 __all__ = [
     "MAX_IMAGE_SIZE",
     "MAX_SEED",
-    "MIN_IMAGE_SIZE",
     "activation_bytes",
     "available_memory",
     "check_backbone_names",
@@ -38,15 +37,14 @@ __all__ = [
     "check_image_size",
     "check_seed",
     "check_writable_dir",
+    "min_image_size",
 ]
 
 #: Largest image side accepted [px]; 4.6x the paper's 224.
 MAX_IMAGE_SIZE = 1024
 #: Largest seed numpy's legacy RandomState (and scikit-learn) accepts.
 MAX_SEED = 2**32 - 1
-#: Smallest image side [px] each backbone accepts, measured with a forward pass
-#: of random weights and rounded up to 32 (alexnet's pooling needs 63 px).
-MIN_IMAGE_SIZE = {"alexnet": 63}
+#: Smallest image side [px] assumed for a backbone the registry does not know.
 _DEFAULT_MIN_SIZE = 32
 #: Activation bytes per input pixel per image, an upper estimate: the peak memory
 #: of one CPU forward pass (batch 8, 448 px, above a batch of 1) measured 112
@@ -127,6 +125,14 @@ def available_memory(device: str) -> int | None:
         return None
 
 
+def min_image_size(name: str) -> int:
+    """Smallest image side [px] backbone ``name`` accepts (its registry entry; 32 if unknown)."""
+    from soundad.backbones import registry
+
+    entry = registry.MODELS.get(name)
+    return _DEFAULT_MIN_SIZE if entry is None else entry.min_image_size
+
+
 def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: int, device: str,
                      option: str = "--image-size", batch_option: str = "--batch-size") -> None:
     """Refuse image sizes the backbones cannot take, above :data:`MAX_IMAGE_SIZE`, or that would not fit.
@@ -148,9 +154,9 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
 
     size = ImageConfig().size if size is None else check_int(option, size)
     batch_size = check_int(batch_option, batch_size, low=1)
-    smallest = max((MIN_IMAGE_SIZE.get(name, _DEFAULT_MIN_SIZE) for name in backbones), default=_DEFAULT_MIN_SIZE)
+    smallest = max((min_image_size(name) for name in backbones), default=_DEFAULT_MIN_SIZE)
     if size < smallest:
-        which = [n for n in backbones if MIN_IMAGE_SIZE.get(n, _DEFAULT_MIN_SIZE) == smallest]
+        which = [n for n in backbones if min_image_size(n) == smallest]
         raise ParameterError(f"{option} {size}: {', '.join(which)} needs images of at least {smallest} px; "
                              f"use {option} {smallest} or more (the paper's is 224)")
     if size > MAX_IMAGE_SIZE:
@@ -167,7 +173,7 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
 
 
 def check_backbone_names(names: Sequence[str], *, option: str = "--backbone") -> None:
-    """Raise ParameterError naming any backbone that soundad does not know (without importing torch)."""
+    """Raise ParameterError naming any backbone that soundad does not know (:func:`soundad.backbones.list_models`)."""
     from soundad.backbones import BACKBONES
 
     unknown = [n for n in names if n not in BACKBONES]

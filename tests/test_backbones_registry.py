@@ -87,9 +87,17 @@ def test_unknown_name_lists_the_registered_ones():
 
 def test_registering_adds_a_backbone_everywhere_it_is_looked_up(monkeypatch):
     monkeypatch.setattr(registry, "MODELS", dict(registry.MODELS))
-    register("resnet18_copy", weights=TorchvisionWeights("ResNet18_Weights"), default_layer="layer3")
-    assert list_models()[-1] == "resnet18_copy"
-    assert get_model_weights("resnet18_copy").enum == "ResNet18_Weights"
+    # one call adds a torchvision network soundad did not know
+    register("mobilenet_v3_small", weights=TorchvisionWeights("MobileNet_V3_Small_Weights"),
+             default_layer="features", min_image_size=64)
+    assert list_models()[-1] == "mobilenet_v3_small"
+    assert get_model_weights("mobilenet_v3_small").enum == "MobileNet_V3_Small_Weights"
+    backbone = load_backbone("mobilenet_v3_small", weights="random", cpu_fusion=False)
+    assert (backbone.layer, backbone.feature_dim, backbone.input_size) == ("features", 576, 224)
+    from soundad.validate import check_image_size
+
+    with pytest.raises(ParameterError, match="mobilenet_v3_small needs images of at least 64 px"):
+        check_image_size(32, backbones=["mobilenet_v3_small"], batch_size=1, device="cpu")
     with pytest.raises(ParameterError, match="already registered"):
         register("resnet18", weights=TorchvisionWeights("ResNet18_Weights"), default_layer="layer4")
 

@@ -24,7 +24,7 @@ module      holds
 ==========  ===============================================================
 config      :class:`BackboneConfig`, :data:`DEFAULT_BACKBONE`
 registry    :data:`MODELS` (one entry per backbone), :func:`list_models`,
-            :func:`get_model`, :func:`get_model_weights`,
+            :func:`get_entry`, :func:`get_model`, :func:`get_model_weights`,
             :func:`resolve_weights`, :func:`check_weights_available`
 weights     the weights entries (:class:`TorchvisionWeights`,
             :class:`LiteWeights`), :func:`load_torchvision_state_dict`
@@ -49,6 +49,7 @@ from soundad.backbones.registry import (
     ModelEntry,
     check_backbone_name,
     check_weights_available,
+    get_entry,
     get_model,
     get_model_weights,
     list_models,
@@ -73,6 +74,7 @@ __all__ = [
     "as_config",
     "check_backbone_name",
     "check_weights_available",
+    "get_entry",
     "get_model",
     "get_model_weights",
     "list_layers",

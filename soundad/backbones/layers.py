@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from soundad.backbones.registry import MODELS
+from soundad.backbones.registry import MODELS, get_entry
 from soundad.errors import ParameterError
 
 __all__ = [
@@ -28,7 +28,8 @@ __all__ = [
     "resolve_layer",
 ]
 
-#: The layer each backbone is cut at by default (see :mod:`soundad.backbones.registry`).
+#: The layer each backbone is cut at by default: a view of the registry at import time
+#: (:func:`layer_names` asks the registry itself, so a backbone registered later has its default too).
 DEFAULT_LAYERS = {name: entry.default_layer for name, entry in MODELS.items()}
 
 #: Named layer presets: ``layer="intermediate"`` (``soundad reproduce --layers
@@ -83,7 +84,7 @@ def layer_names(name: str, layer: Any) -> list[str]:
     """
     layer = resolve_layer(name, layer)
     if layer is None:
-        layers = [DEFAULT_LAYERS[name]]
+        layers = [get_entry(name).default_layer]
     elif isinstance(layer, str):
         layers = [part for part in layer.split("+") if part]
     else:
@@ -157,5 +158,5 @@ def check_feature_nodes(outputs: dict, layers, name: str) -> None:
         what = ", ".join(f"{key!r} returns {kind}" for key, kind in bad.items())
         raise ParameterError(
             f"layer(s) {', '.join(map(repr, bad))} of {name} are not feature maps ({what}); "
-            f"pick a layer holding a tensor, e.g. {DEFAULT_LAYERS[name]!r} (the default)"
+            f"pick a layer holding a tensor, e.g. {get_entry(name).default_layer!r} (the default)"
         )

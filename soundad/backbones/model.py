@@ -219,14 +219,15 @@ def plain_same_padding(model: nn.Module) -> None:
             setattr(parent, child_name, replacement)
 
 
-
 def as_config(name: str | BackboneConfig = DEFAULT_BACKBONE, **keywords) -> BackboneConfig:
     """The :class:`BackboneConfig` that :func:`load_backbone` works from.
 
     ``name`` itself when it is a config (then the keywords must keep
     :func:`load_backbone`'s defaults: the config holds those settings), else
     a config built from ``name`` and the keywords (``weights``, ``layer``,
-    ``device``, ``channels_last``, ``fuse_bn``, ``cpu_fusion``).
+    ``device``, ``channels_last``, ``fuse_bn``, ``cpu_fusion``). The config's
+    other fields (``batch_size``, ``half``, ``autocast`` ...) are how
+    :func:`soundad.extract.extract_features` runs the backbone, not part of it.
     """
     if not isinstance(name, BackboneConfig):
         check_value("name", name, InstanceOf((str,), "a backbone name or a BackboneConfig"))

