@@ -174,11 +174,12 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
 
 def check_backbone_names(names: Sequence[str], *, option: str = "--backbone") -> None:
     """Raise ParameterError naming any backbone that soundad does not know (:func:`soundad.backbones.list_models`)."""
-    from soundad.backbones import BACKBONES
+    from soundad.backbones import list_models
 
-    unknown = [n for n in names if n not in BACKBONES]
+    known = list_models()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ParameterError(f"{option}: unknown backbone(s) {', '.join(unknown)}; choose from {', '.join(BACKBONES)}")
+        raise ParameterError(f"{option}: unknown backbone(s) {', '.join(unknown)}; choose from {', '.join(known)}")
 
 
 def check_writable_dir(path, *, option: str) -> Path:
