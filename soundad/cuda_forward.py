@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-from soundad.errors import ParameterError
+from soundad.params import BOOLEAN, Options, check_int, check_value
 
 __all__ = ["COMPILE_MODES", "cuda_options", "make_forward"]
 
@@ -38,8 +38,8 @@ COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune")
 
 def cuda_options(device: torch.device, *, autocast: bool, compile_mode: str | None) -> tuple[bool, str | None]:
     """The options that apply on ``device``: both off (with a warning) unless it is CUDA."""
-    if compile_mode not in COMPILE_MODES:
-        raise ParameterError(f"compile_mode={compile_mode!r}; expected one of {COMPILE_MODES}")
+    check_value("compile_mode", compile_mode, Options(*(m for m in COMPILE_MODES if m is not None)), None)
+    check_value("autocast", autocast, BOOLEAN)
     if device.type != "cuda" and (autocast or compile_mode is not None):
         warnings.warn(f"autocast/compile_mode apply to CUDA only; running the plain forward pass on {device.type}",
                       stacklevel=3)
@@ -70,6 +70,7 @@ def make_forward(model: torch.nn.Module, *, batch_size: int, autocast: bool = Fa
     callable
         ``forward(images [shape=(n, 3, H, W)]) -> features [shape=(n, D), float32]``.
     """
+    batch_size = check_int("batch_size", batch_size, low=1)
     run = torch.compile(model, mode=compile_mode, dynamic=False) if compile_mode is not None else model
     pad = compile_mode is not None if pad is None else bool(pad)
 

@@ -9,7 +9,7 @@ user can call them too.
 
 Bounds (documented here, enforced by :func:`check_image_size`):
 
-- image size: at least the backbone's minimum (:data:`MIN_IMAGE_SIZE`, the
+- image size: at least the backbone's minimum (:func:`min_image_size`, the
   smallest input each network accepts, rounded up to 32 px) and at most
   :data:`MAX_IMAGE_SIZE` = 1024 px; and the activation memory estimated from
   ``batch_size x size^2`` (:func:`activation_bytes`) must fit in 80 % of the
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Sequence
 
 from soundad.errors import ParameterError
+from soundad.params import Interval, check_int
 
 __all__ = [
     "MAX_IMAGE_SIZE",
     "MAX_SEED",
-    "MIN_IMAGE_SIZE",
     "activation_bytes",
     "available_memory",
     "check_backbone_names",
@@ -37,15 +37,14 @@ __all__ = [
     "check_image_size",
     "check_seed",
     "check_writable_dir",
+    "min_image_size",
 ]
 
 #: Largest image side accepted [px]; 4.6x the paper's 224.
 MAX_IMAGE_SIZE = 1024
 #: Largest seed numpy's legacy RandomState (and scikit-learn) accepts.
 MAX_SEED = 2**32 - 1
-#: Smallest image side [px] each backbone accepts, measured with a forward pass
-#: of random weights and rounded up to 32 (alexnet's pooling needs 63 px).
-MIN_IMAGE_SIZE = {"alexnet": 63}
+#: Smallest image side [px] assumed for a backbone the registry does not know.
 _DEFAULT_MIN_SIZE = 32
 #: Activation bytes per input pixel per image, an upper estimate: the peak memory
 #: of one CPU forward pass (batch 8, 448 px, above a batch of 1) measured 112
@@ -54,10 +53,14 @@ _BYTES_PER_PIXEL = 400
 
 
 def check_seed(seed, *, option: str = "--seed") -> int:
-    """Return ``seed`` if it is an integer in ``0 .. 2**32 - 1``, else raise ParameterError."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+    """Return ``seed`` as an ``int`` if it is an integer in ``0 .. 2**32 - 1``, else raise ParameterError.
+
+    The rule is :class:`soundad.params.Interval`'s; the message keeps the
+    command line's wording (``--seed must be an integer from 0 to ...``).
+    """
+    if not Interval(int, 0, MAX_SEED).accepts(seed):
         raise ParameterError(f"{option} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
-    return seed
+    return int(seed)
 
 
 def check_device(device: str, *, option: str = "--device") -> str:
@@ -99,7 +102,7 @@ def check_device(device: str, *, option: str = "--device") -> str:
 
 def activation_bytes(*, batch_size: int, size: int) -> int:
     """Estimated peak activation memory [bytes] of one forward pass of ``batch_size`` images of ``size``^2 px."""
-    return int(batch_size) * int(size) ** 2 * _BYTES_PER_PIXEL
+    return check_int("batch_size", batch_size, low=0) * check_int("size", size, low=0) ** 2 * _BYTES_PER_PIXEL
 
 
 def available_memory(device: str) -> int | None:
@@ -122,6 +125,14 @@ def available_memory(device: str) -> int | None:
         return None
 
 
+def min_image_size(name: str) -> int:
+    """Smallest image side [px] backbone ``name`` accepts (its registry entry; 32 if unknown)."""
+    from soundad.backbones import registry
+
+    entry = registry.MODELS.get(name)
+    return _DEFAULT_MIN_SIZE if entry is None else entry.min_image_size
+
+
 def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: int, device: str,
                      option: str = "--image-size", batch_option: str = "--batch-size") -> None:
     """Refuse image sizes the backbones cannot take, above :data:`MAX_IMAGE_SIZE`, or that would not fit.
@@ -141,10 +152,11 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
     """
     from soundad.features import ImageConfig
 
-    size = ImageConfig().size if size is None else int(size)
-    smallest = max((MIN_IMAGE_SIZE.get(name, _DEFAULT_MIN_SIZE) for name in backbones), default=_DEFAULT_MIN_SIZE)
+    size = ImageConfig().size if size is None else check_int(option, size)
+    batch_size = check_int(batch_option, batch_size, low=1)
+    smallest = max((min_image_size(name) for name in backbones), default=_DEFAULT_MIN_SIZE)
     if size < smallest:
-        which = [n for n in backbones if MIN_IMAGE_SIZE.get(n, _DEFAULT_MIN_SIZE) == smallest]
+        which = [n for n in backbones if min_image_size(n) == smallest]
         raise ParameterError(f"{option} {size}: {', '.join(which)} needs images of at least {smallest} px; "
                              f"use {option} {smallest} or more (the paper's is 224)")
     if size > MAX_IMAGE_SIZE:
@@ -161,12 +173,13 @@ def check_image_size(size: int | None, *, backbones: Sequence[str], batch_size: 
 
 
 def check_backbone_names(names: Sequence[str], *, option: str = "--backbone") -> None:
-    """Raise ParameterError naming any backbone that soundad does not know (without importing torch)."""
-    from soundad.backbones import BACKBONES
+    """Raise ParameterError naming any backbone that soundad does not know (:func:`soundad.backbones.list_models`)."""
+    from soundad.backbones import list_models
 
-    unknown = [n for n in names if n not in BACKBONES]
+    known = list_models()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ParameterError(f"{option}: unknown backbone(s) {', '.join(unknown)}; choose from {', '.join(BACKBONES)}")
+        raise ParameterError(f"{option}: unknown backbone(s) {', '.join(unknown)}; choose from {', '.join(known)}")
 
 
 def check_writable_dir(path, *, option: str) -> Path:

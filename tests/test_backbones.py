@@ -332,9 +332,9 @@ def test_warm_up_runs_the_fused_graph_only():
 
 
 def test_without_onednn_graph_the_backbone_stays_eager(monkeypatch):
-    import soundad.backbones as backbones
+    import soundad.backbones.model as model
 
-    monkeypatch.setattr(backbones, "onednn_graph_available", lambda: False)
+    monkeypatch.setattr(model, "onednn_graph_available", lambda: False)
     bb = load_backbone("squeezenet1_1", weights="random")
     assert not bb.cpu_fused
     bb.warm_up(2)  # nothing to warm; no error

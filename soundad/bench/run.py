@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from soundad._io import atomic_write_text
-from soundad.backbone_config import DEFAULT_BACKBONE
+from soundad.backbones.config import DEFAULT_BACKBONE
 from soundad.bench.memory import measure_rss
 from soundad.bench.pipeline import extract_random, naive_loop, prepare_clips
 from soundad.bench.projection import MIMII_DURATION, project_full_reproduction

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-# backbone_config, not soundad.backbones: the latter imports torch, and --help must stay fast
-from soundad.backbone_config import DEFAULT_BACKBONE, BackboneConfig
+# soundad.backbones imports its torch modules lazily, so this keeps --help fast
+from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig
 from soundad.cli.arguments import positive_int
 from soundad.cli.config_options import add_config_options, config_from_args
 from soundad.features import ImageConfig, MelConfig, WindowConfig

@@ -25,10 +25,13 @@ class BackboneConfig:
 
     Parameters
     ----------
-    name : str, default="efficientnet_lite0"
-        A registered backbone (:func:`soundad.backbones.list_models`).
+    name : str, default=DEFAULT_BACKBONE
+        A registered backbone (:func:`soundad.backbones.list_models`);
+        the default is :data:`DEFAULT_BACKBONE`.
     weights : {"imagenet", "random"}, default="imagenet"
-        ImageNet weights, or the untrained control with the same architecture.
+        ImageNet weights, or the untrained control with the same architecture
+        (:func:`soundad.backbones.resolve_weights` also takes a torchvision
+        weights name such as ``"IMAGENET1K_V2"``).
     layer : str, tuple of str or None, default=None
         Feature layer(s); ``None`` is the backbone's default (penultimate)
         layer; ``"intermediate"`` a preset (``soundad.backbones.LAYER_PRESETS``).
