@@ -277,7 +277,7 @@ def _print_reproduction(args: argparse.Namespace, results) -> int:
     chosen = " (chosen by --split auto)" if args.split == "auto" else ""
     print(f"split: {rule}{chosen}; computed {len(results.attrs.get('computed_cells', []))} cells, "
           f"reused {len(results.attrs.get('reused_cells', []))}")
-    print(f"mean over {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]} (snr, machine, id) groups"
+    print(f"mean over {ok[['snr', 'machine', 'model_id']].drop_duplicates().shape[0]} (snr, machine, model_id) groups"
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
     if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)

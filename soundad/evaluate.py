@@ -1,4 +1,4 @@
-"""AUC, pAUC and result tables (chapters 04-06, ``notebooks/04_detectors``, ``06_reproduce``).
+"""AUC, pAUC and result tables (chapters 04-06, ``notebooks/04_one_class_detectors``, ``06_reproduction``).
 
 Conventions
 -----------
@@ -56,7 +56,7 @@ NON_KEY_COLUMNS = frozenset(
 )
 
 #: Bookkeeping columns of ``soundad reproduce``'s results.csv: they describe a run, not a method.
-RUN_COLUMNS = frozenset({"id", "status", "seed", "data"})
+RUN_COLUMNS = frozenset({"status", "seed", "data"})
 
 #: Column numbering the repeated splits of ``run_grid(..., repeats=K)`` (0..K-1): neither a
 #: method nor a machine key; tables are evaluated per repeat and summarised over repeats.
@@ -324,7 +324,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     ----------
     results : pd.DataFrame
         Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id),
-        or ``soundad reproduce``'s ``results.csv`` (its ``id``, counts, intervals
+        or ``soundad reproduce``'s ``results.csv`` (its run columns, counts, intervals
         and ``status`` are not method keys; rows without an AUC are left out).
         A ``repeat`` column marks repeated splits (``run_grid(..., repeats=K)``).
 
@@ -332,7 +332,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     -------
     summary : pd.DataFrame
         Tidy: columns method keys..., ``snr``, ``machine``, ``auc``, ``pauc``,
-        ``n_groups`` (number of (snr, machine, id) rows averaged per repeat),
+        ``n_groups`` (number of (snr, machine, model_id) rows averaged per repeat),
         ``auc_sd``, ``pauc_sd`` (standard deviation, ddof=1, over the repeats
         of the per-repeat means; NaN with one repeat) and ``n_repeats``.
         ``auc``/``pauc`` are the mean over repeats of the per-repeat means.
@@ -347,8 +347,6 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"results table lacks column(s) {', '.join(missing)}; expected {', '.join(required)}")
     if results.empty:
         raise DataError("results table is empty")
-    if "model_id" not in results.columns and "id" in results.columns:  # results.csv spells it "id"
-        results = results.rename(columns={"id": "model_id"})
     results = results[results["auc"].notna()]  # groups that could not be evaluated have no AUC
     if REPEAT_COLUMN not in results.columns:
         results = results.assign(**{REPEAT_COLUMN: 0})

@@ -51,7 +51,7 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
         summary = summary[keep]
     summary = summary[["method", *by, "auc", "pauc", "auc_sd", "n_groups", "n_repeats"]]
     if scores is not None and n_boot:
-        keys = ["method", *(("model_id" if b == "id" else b) for b in by)]
+        keys = ["method", *by]
         for metric in ("auc", "pauc"):
             ci = mean_metric_ci(scores, by=list(by), metric=metric, n_boot=n_boot, level=level, seed=seed)
             summary = summary.merge(ci[[*keys, f"{metric}_lo", f"{metric}_hi"]], on=keys, how="left")
@@ -77,7 +77,7 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     ----------
     results : pd.DataFrame
         Table from :func:`soundad.reproduce.run_grid` (columns ``method, snr,
-        machine, id, auc, pauc`` and, from repeated runs, ``repeat``). Rows
+        machine, model_id, auc, pauc`` and, from repeated runs, ``repeat``). Rows
         without an AUC (skipped groups) are counted, not averaged.
     path : str or os.PathLike
         The markdown file to write (atomically).
@@ -106,11 +106,11 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     n_repeats = int(ok["repeat"].nunique()) if "repeat" in ok.columns else 1
     parts = [f"# {title}", ""]
     parts += [f"- {n}" for n in notes]
-    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
+    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'model_id']].drop_duplicates().shape[0]}"]
     if n_repeats > 1:
         parts += [f"- repeated splits: {n_repeats}; AUC means are over groups and repeats, "
                   "auc_sd is the spread of the mean over repeats"]
-    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "id"]].drop_duplicates().shape[0]
+    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "model_id"]].drop_duplicates().shape[0]
     if n_skipped:
         parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
     parts += [f"- intervals: {level:.0%} bootstrap over test clips (normal and abnormal resampled separately, "
@@ -172,7 +172,7 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
         heat = results[results["auc"].notna()].groupby(["method", "snr", "machine"], as_index=False)["auc"].mean()
     if "repeat" in scores.columns:
         scores = scores[scores["repeat"] == scores["repeat"].min()]
-    ok = results[results["auc"].notna()].rename(columns={"id": "model_id"})
+    ok = results[results["auc"].notna()]
     methods = list(dict.fromkeys(ok["method"]))[:max_panels]
     keys = ["snr", "machine", "model_id"]
     groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()

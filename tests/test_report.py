@@ -29,7 +29,7 @@ def scores_table(repeats=2):
 
 def test_summary_cells_carry_intervals(tmp_path):
     scores = scores_table()
-    results = evaluate_scores(scores, n_boot=200).rename(columns={"model_id": "id"})
+    results = evaluate_scores(scores, n_boot=200)
     path = write_summary(results, tmp_path / "summary.md", scores=scores, n_boot=200)
     text = path.read_text()
     overall = interval_table(results, scores, n_boot=200).set_index("method")

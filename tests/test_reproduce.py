@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soundad.data import read_layout, write_synthetic_dataset
+from soundad.data import choose_split, read_layout, write_synthetic_dataset
 from soundad.errors import DataError
-from soundad.reproduce import Method, choose_split, run_grid
+from soundad.reproduce import Method, run_grid
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mimii-sample"
 
@@ -56,7 +56,7 @@ def test_results_table_has_one_row_per_group_and_method(first_run):
     out, results = first_run
     on_disk = pd.read_csv(out / "results.csv")
     assert len(on_disk) == len(results) == 2 * (len(DETECTORS) + len(BASELINES))
-    for column in ("snr", "machine", "id", "backbone", "weights", "layer", "detector", "auc", "pauc", "n_train",
+    for column in ("snr", "machine", "model_id", "backbone", "weights", "layer", "detector", "auc", "pauc", "n_train",
                    "n_test", "data", "seed"):
         assert column in on_disk.columns
     assert set(on_disk["machine"]) == {"fan", "valve"}
@@ -214,7 +214,7 @@ def test_shared_mimii_sample_runs_with_auto_random_split(tmp_path):
                        detectors=("gmm",), baselines=(), split="auto", device="cpu", figures=False, progress=False)
     assert results.attrs["split_rule"] == "random"  # MIMII's rule would leave 2 of 8 normal clips to train on
     row = results.iloc[0]
-    assert (row["snr"], row["machine"], row["id"]) == ("0dB", "fan", "id_00")
+    assert (row["snr"], row["machine"], row["model_id"]) == ("0dB", "fan", "id_00")
     assert row["n_train"] == 4 and row["n_test"] == 4 + 6
     from soundad.bench import windows_per_clip
 
