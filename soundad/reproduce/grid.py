@@ -258,20 +258,16 @@ def run_grid(
     baselines : sequence of str or None, default=None
         Autoencoder baselines; None: all of :data:`soundad.autoencoders.BASELINES`; ``()``: none.
     split, train_fraction : str, float
-        Train/test rule and the random rule's share of normal training clips
-        (:func:`soundad.data.choose_split`); ``"given"`` for DCASE layouts.
-    seed : int, default=0
-        The one seed: split, detectors, autoencoders. Same seed, same results.csv.
-    repeats : int >= 1, default=1
-        Repeated splits; repeat ``r`` is seeded by :func:`repeat_seed` ``(seed, r)``.
-    n_boot : int >= 0, default=1000
-        Bootstrap resamples of the intervals (0: no intervals).
+        Train/test rule and the random rule's training share (:func:`soundad.data.choose_split`).
+    seed, repeats, n_boot : int
+        The one seed (split, detectors, autoencoders; same seed, same results.csv);
+        repeated splits (>= 1, repeat ``r`` seeded by :func:`repeat_seed`);
+        bootstrap resamples of the intervals (>= 0; 0: none).
     out, cache_dir : path
         Output directory (reusing it resumes) and feature cache (default ``out/feature-cache``).
-    device : str, default="auto"
-        Torch device of the autoencoders, and of the backbones in the product form.
-    batch_size, front_end : int or None, str
-        Product form: windows per forward pass and the mel front end.
+    device, batch_size, front_end : str, int or None, str
+        Torch device of the autoencoders (and, in the product form, of the backbones);
+        product form: windows per forward pass and mel front end.
     channel, image_size, mel, window, image
         Microphone channel and feature settings (:mod:`soundad.features`);
         ``image_size`` is a shortcut for ``ImageConfig(size=...)``.
@@ -287,12 +283,8 @@ def run_grid(
     results : pd.DataFrame
         results.csv, with ``attrs`` ``split_rule``, ``computed_cells``, ``reused_cells``.
 
-    Raises
-    ------
-    DataError
-        Empty or malformed data, or no group that can be evaluated.
-    ParameterError
-        Unknown backbone, weights, detector or baseline, or a bad setting.
+    Raises ``DataError`` for empty or malformed data or no group that can be
+    evaluated, ``ParameterError`` for an unknown name or a bad setting.
     """
     repeats, n_boot = check_int("repeats", repeats, low=1), check_int("n_boot", n_boot, low=0)
     if executor is not None and not isinstance(executor, concurrent.futures.Executor):
