@@ -37,7 +37,7 @@ from soundad.data.groups import snr_db
 from soundad.errors import ParameterError
 from soundad.uncertainty import Comparison, paired_difference, unit_bootstrap
 
-__all__ = ["CLAIMS", "VERDICTS", "check_claims"]
+__all__ = ["CLAIMS", "VERDICTS", "check_claims", "verdict_values"]
 
 #: (check, statement) of every row :func:`check_claims` returns, in order.
 CLAIMS = (
@@ -245,3 +245,31 @@ def _check_detectors(t: _Tester) -> dict:
     if c is None:
         return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both sides")
     return _from(check, claim, c)
+
+
+def verdict_values(verdicts: pd.DataFrame, *, prefix: str) -> dict:
+    """The values a page states for each row of :func:`check_claims`, by name (what the book glues).
+
+    Parameters
+    ----------
+    verdicts : pd.DataFrame
+        The table of :func:`check_claims`.
+    prefix : str
+        Start of every name, e.g. ``"ch06_check"``; row ``i`` gives
+        ``<prefix><i>_verdict``, ``_sentence`` (:func:`soundad.narrate.verdict_sentence`),
+        ``_estimate``, ``_lo`` and ``_hi`` (floats; None where the check is not testable).
+
+    Returns
+    -------
+    dict of str to str, float or None
+    """
+    from soundad.narrate import verdict_sentence
+
+    values = {}
+    for i, (_, row) in enumerate(verdicts.iterrows()):  # one name per row: check 1 has two rows
+        values[f"{prefix}{i}_verdict"] = str(row["verdict"])
+        values[f"{prefix}{i}_sentence"] = verdict_sentence(row)
+        for column in ("estimate", "lo", "hi"):
+            value = float(row[column])
+            values[f"{prefix}{i}_{column}"] = value if np.isfinite(value) else None
+    return values

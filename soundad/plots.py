@@ -35,6 +35,7 @@ from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limit
 __all__ = [
     "listen",
     "place_legend",
+    "plot_auc_by_snr",
     "plot_auc_heatmap",
     "plot_mel",
     "plot_roc",
@@ -404,4 +405,33 @@ def plot_auc_heatmap(
         described = ", ".join(f"{v}" for v in combos.iloc[0]) if len(combos) else ""
         title = f"{'AUC' if metric == 'auc' else 'pAUC'}" + (f": {described}" if described else "")
     ax.set_title(title)
+    return fig
+
+
+def plot_auc_by_snr(lines, *, ax: Axes | None = None, title: str | None = None,
+                    spread: str = "sd over machines and splits") -> Figure:
+    """Mean AUC per SNR of a few methods, one line each, bars the spread (chance line at 0.5).
+
+    Parameters
+    ----------
+    lines : mapping of str to pd.DataFrame
+        Label -> the table of :func:`soundad.report.auc_by_snr` (index ``snr``,
+        columns ``auc`` and ``sd``). SNRs are placed in numeric order.
+    ax : Axes or None
+        Where to draw; None makes a new figure.
+    title : str or None
+    spread : str
+        What the bars show, for the y label.
+    """
+    fig, ax = _figure_and_axes(ax, (8, 3.8))
+    snrs = sorted({s for table in lines.values() for s in table.index}, key=lambda v: snr_sort_key([v])[0])
+    for (label, table), style in zip(lines.items(), ["o-", "s--", "^:", "d-."] * len(lines)):
+        table = table.reindex(snrs)
+        ax.errorbar(snrs, table["auc"], yerr=table["sd"], fmt=style, capsize=3, label=label)
+    ax.axhline(0.5, color="0.8", lw=0.8)
+    ax.set_xlabel("SNR")
+    ax.set_ylabel(f"mean AUC\n(bars: {spread})")
+    if title:
+        ax.set_title(title)
+    place_legend(ax)
     return fig
