@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from soundad.data.groups import snr_db
+from soundad.data.groups import GROUP_COLUMNS, snr_db
 from soundad.errors import ParameterError
 from soundad.uncertainty import Comparison, paired_difference, unit_bootstrap
 
@@ -88,11 +88,11 @@ class _Tester:
 
     def make(self, a_label: str, b_label: str, estimate: float, diffs: np.ndarray, common: pd.DataFrame):
         lo, hi = self.interval(diffs)
-        groups = common[["snr", "machine", "model_id"]].drop_duplicates()
-        clips = self.clips.merge(groups, on=["snr", "machine", "model_id"])
+        groups = common[list(GROUP_COLUMNS)].drop_duplicates()
+        clips = self.clips.merge(groups, on=list(GROUP_COLUMNS))
         return Comparison(a_label=a_label, b_label=b_label, metric="auc", estimate=estimate, lo=lo, hi=hi,
                           level=self.level, n_groups=len(groups), n_repeats=int(common["repeat"].nunique()),
-                          n_clips=int(clips[["snr", "machine", "model_id", "clip_id"]].drop_duplicates().shape[0]))
+                          n_clips=int(clips[[*GROUP_COLUMNS, "clip_id"]].drop_duplicates().shape[0]))
 
 
 def _from(check: int, claim: str, c: Comparison, expect: str = "greater", note: str = "") -> dict:
@@ -142,7 +142,7 @@ def check_claims(scores: pd.DataFrame, *, n_boot: int = 1000, level: float = 0.9
     """
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
-    required = {"clip_id", "snr", "machine", "model_id", "label", "score", "backbone", "weights", "detector"}
+    required = {"clip_id", *GROUP_COLUMNS, "label", "score", "backbone", "weights", "detector"}
     missing = sorted(required - set(scores.columns))
     if missing:
         raise ParameterError(

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from soundad._io import atomic_path, atomic_write_text
+from soundad.data.groups import GROUP_COLUMNS
 
 __all__ = ["auc_by_snr", "beside_published", "draw_figures", "interval_table", "spread_over_splits", "write_summary"]
 
@@ -106,11 +107,11 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     n_repeats = int(ok["repeat"].nunique()) if "repeat" in ok.columns else 1
     parts = [f"# {title}", ""]
     parts += [f"- {n}" for n in notes]
-    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'model_id']].drop_duplicates().shape[0]}"]
+    parts += [f"- groups evaluated: {ok[list(GROUP_COLUMNS)].drop_duplicates().shape[0]}"]
     if n_repeats > 1:
         parts += [f"- repeated splits: {n_repeats}; AUC means are over groups and repeats, "
                   "auc_sd is the spread of the mean over repeats"]
-    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "model_id"]].drop_duplicates().shape[0]
+    n_skipped = results.loc[results["auc"].isna(), list(GROUP_COLUMNS)].drop_duplicates().shape[0]
     if n_skipped:
         parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
     parts += [f"- intervals: {level:.0%} bootstrap over test clips (normal and abnormal resampled separately, "
@@ -174,7 +175,7 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
         scores = scores[scores["repeat"] == scores["repeat"].min()]
     ok = results[results["auc"].notna()]
     methods = list(dict.fromkeys(ok["method"]))[:max_panels]
-    keys = ["snr", "machine", "model_id"]
+    keys = list(GROUP_COLUMNS)
     groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()
     shown_groups = groups[:max_groups]
     ncols = min(3, len(methods))
@@ -290,7 +291,7 @@ def beside_published(ours: pd.DataFrame, published: pd.DataFrame, *, source: str
         (sd over 10 splits)"`` for this run, ``"0.650"`` for a published value).
     """
     rows = []
-    for (label, snr, machine, model_id), part in ours.groupby(["method", "snr", "machine", "model_id"]):
+    for (label, snr, machine, model_id), part in ours.groupby(["method", *GROUP_COLUMNS]):
         rows.append({"source": "this run", "method": label, "machine": machine, "model_id": model_id, "snr": snr,
                      "AUC": f"{part['auc'].mean():.3f} ± {part['auc'].std():.3f} "
                             f"(sd over {part['repeat'].nunique()} splits)"})
