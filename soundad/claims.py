@@ -33,11 +33,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from soundad.data.groups import snr_db
+from soundad.data.groups import GROUP_COLUMNS, snr_db
 from soundad.errors import ParameterError
 from soundad.uncertainty import Comparison, paired_difference, unit_bootstrap
 
-__all__ = ["CLAIMS", "VERDICTS", "check_claims"]
+__all__ = ["CLAIMS", "VERDICTS", "check_claims", "verdict_values"]
 
 #: (check, statement) of every row :func:`check_claims` returns, in order.
 CLAIMS = (
@@ -88,11 +88,11 @@ class _Tester:
 
     def make(self, a_label: str, b_label: str, estimate: float, diffs: np.ndarray, common: pd.DataFrame):
         lo, hi = self.interval(diffs)
-        groups = common[["snr", "machine", "model_id"]].drop_duplicates()
-        clips = self.clips.merge(groups, on=["snr", "machine", "model_id"])
+        groups = common[list(GROUP_COLUMNS)].drop_duplicates()
+        clips = self.clips.merge(groups, on=list(GROUP_COLUMNS))
         return Comparison(a_label=a_label, b_label=b_label, metric="auc", estimate=estimate, lo=lo, hi=hi,
                           level=self.level, n_groups=len(groups), n_repeats=int(common["repeat"].nunique()),
-                          n_clips=int(clips[["snr", "machine", "model_id", "clip_id"]].drop_duplicates().shape[0]))
+                          n_clips=int(clips[[*GROUP_COLUMNS, "clip_id"]].drop_duplicates().shape[0]))
 
 
 def _from(check: int, claim: str, c: Comparison, expect: str = "greater", note: str = "") -> dict:
@@ -142,7 +142,7 @@ def check_claims(scores: pd.DataFrame, *, n_boot: int = 1000, level: float = 0.9
     """
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
-    required = {"clip_id", "snr", "machine", "model_id", "label", "score", "backbone", "weights", "detector"}
+    required = {"clip_id", *GROUP_COLUMNS, "label", "score", "backbone", "weights", "detector"}
     missing = sorted(required - set(scores.columns))
     if missing:
         raise ParameterError(
@@ -245,3 +245,31 @@ def _check_detectors(t: _Tester) -> dict:
     if c is None:
         return _row(check, claim, NOT_TESTABLE, "not testable here: no group and repeat holds both sides")
     return _from(check, claim, c)
+
+
+def verdict_values(verdicts: pd.DataFrame, *, prefix: str) -> dict:
+    """The values a page states for each row of :func:`check_claims`, by name (what the book glues).
+
+    Parameters
+    ----------
+    verdicts : pd.DataFrame
+        The table of :func:`check_claims`.
+    prefix : str
+        Start of every name, e.g. ``"ch06_check"``; row ``i`` gives
+        ``<prefix><i>_verdict``, ``_sentence`` (:func:`soundad.narrate.verdict_sentence`),
+        ``_estimate``, ``_lo`` and ``_hi`` (floats; None where the check is not testable).
+
+    Returns
+    -------
+    dict of str to str, float or None
+    """
+    from soundad.narrate import verdict_sentence
+
+    values = {}
+    for i, (_, row) in enumerate(verdicts.iterrows()):  # one name per row: check 1 has two rows
+        values[f"{prefix}{i}_verdict"] = str(row["verdict"])
+        values[f"{prefix}{i}_sentence"] = verdict_sentence(row)
+        for column in ("estimate", "lo", "hi"):
+            value = float(row[column])
+            values[f"{prefix}{i}_{column}"] = value if np.isfinite(value) else None
+    return values

@@ -24,13 +24,14 @@ from soundad.data import read_layout
 from soundad.data.dcase import detect_layout
 from soundad.data.dcase_synth import write_dcase_synthetic
 from soundad.data.source import DATA_ENV
+from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
 from soundad.evaluate import auc_pauc, bootstrap_ci
 
 __all__ = ["DcaseData", "dcase_data", "domain_aucs", "domain_gap", "DOMAINS"]
 
 DOMAINS = ("source", "target")
-_SECTION = ["snr", "machine", "model_id"]
+_SECTION = list(GROUP_COLUMNS)
 
 
 @dataclass(frozen=True)

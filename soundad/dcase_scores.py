@@ -34,6 +34,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
 from soundad.evaluate import REPEAT_COLUMN, auc_pauc, binary_labels, mcclish_pauc, method_columns
 
@@ -42,7 +43,7 @@ __all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "o
 #: The pAUC range of every DCASE Task 2 edition.
 DCASE_MAX_FPR = 0.1
 
-_SECTION_KEYS = ("snr", "machine", "model_id")
+_SECTION_KEYS = GROUP_COLUMNS
 
 
 def harmonic_mean(values) -> float:

@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from soundad.data.groups import GROUP_COLUMNS, sort_by_snr
 from soundad.errors import DataError, ParameterError
+from soundad.params import check_int, check_number
 
 __all__ = [
     "NON_KEY_COLUMNS",
@@ -56,7 +57,7 @@ NON_KEY_COLUMNS = frozenset(
 )
 
 #: Bookkeeping columns of ``soundad reproduce``'s results.csv: they describe a run, not a method.
-RUN_COLUMNS = frozenset({"id", "status", "seed", "data"})
+RUN_COLUMNS = frozenset({"status", "seed", "data"})
 
 #: Column numbering the repeated splits of ``run_grid(..., repeats=K)`` (0..K-1): neither a
 #: method nor a machine key; tables are evaluated per repeat and summarised over repeats.
@@ -118,8 +119,7 @@ def auc_pauc(y_true, scores, *, max_fpr: float = 0.1, group: str | None = None) 
     >>> auc_pauc([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.35, 0.5], max_fpr=0.25)
     (0.875, 0.5)
     """
-    if not 0 < max_fpr <= 1:
-        raise ParameterError(f"max_fpr={max_fpr!r}; expected a value in (0, 1]")
+    check_number("max_fpr", max_fpr, low=0, high=1, closed="right")
     y = binary_labels(y_true)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     where = f" in group {group}" if group else ""
@@ -255,6 +255,20 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
         Missing columns, NaN scores, a clip scored twice by the same method,
         or a group without both normal and abnormal clips (the group is named).
     """
+    n_boot = check_int("n_boot", n_boot, low=0)
+    level = check_number("level", level, low=0, high=1, closed="neither")
+    table, keys = _checked_scores(scores)
+    rows = [
+        {**dict(zip(keys, group_values)),
+         **_group_metrics(group, name=", ".join(f"{k}={v}" for k, v in zip(keys, group_values)),
+                          max_fpr=max_fpr, n_boot=n_boot, level=level, seed=seed)}
+        for group_values, group in table.groupby(keys, sort=False, dropna=False)
+    ]
+    return sort_by_snr(pd.DataFrame(rows), keys)
+
+
+def _checked_scores(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A copy of a scores table with numeric scores and ``y_true``, and its group keys; or a DataError."""
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
     required = ["clip_id", *GROUP_COLUMNS, "label", "score"]
@@ -265,14 +279,7 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
         )
     if scores.empty:
         raise DataError("scores table is empty; expected one row per test clip")
-    from soundad.uncertainty import stratified_weights, weighted_auc_pauc
-
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ParameterError(f"n_boot={n_boot!r}; expected an integer >= 0")
-    if not 0 < level < 1:
-        raise ParameterError(f"level={level!r}; expected a value in (0, 1), e.g. 0.95")
-    methods = method_columns(scores)
-    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in scores.columns else []), *GROUP_COLUMNS]
+    keys = [*method_columns(scores), *([REPEAT_COLUMN] if REPEAT_COLUMN in scores.columns else []), *GROUP_COLUMNS]
     table = scores.copy()
     table["score"] = pd.to_numeric(table["score"], errors="coerce")
     bad = table.index[~np.isfinite(table["score"].to_numpy(dtype=np.float64))]
@@ -287,34 +294,28 @@ def evaluate_scores(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
         clips = ", ".join(map(str, table.loc[dup, "clip_id"].head(5)))
         raise DataError(f"{int(dup.sum())} clip(s) appear twice for the same method (e.g. {clips})")
     table["y_true"] = binary_labels(table["label"], name="column 'label'")
+    return table, keys
 
-    rows = []
-    for group_values, group in table.groupby(keys, sort=False, dropna=False):
-        name = ", ".join(f"{k}={v}" for k, v in zip(keys, group_values))
-        auc, pauc = auc_pauc(group["y_true"], group["score"], max_fpr=max_fpr, group=name)
-        bounds = [np.nan] * 4
-        if n_boot:
-            y = group["y_true"].to_numpy()
-            weights = stratified_weights(y, n_boot, np.random.default_rng(seed))
-            boot = weighted_auc_pauc(y, group["score"].to_numpy(), weights, max_fpr=max_fpr)
-            quantiles = [(1 - level) / 2, (1 + level) / 2]
-            bounds = [*np.quantile(boot[0], quantiles), *np.quantile(boot[1], quantiles)]
-        n_abnormal = int(group["y_true"].sum())
-        rows.append(
-            {
-                **dict(zip(keys, group_values)),
-                "auc": auc,
-                "auc_lo": float(bounds[0]),
-                "auc_hi": float(bounds[1]),
-                "pauc": pauc,
-                "pauc_lo": float(bounds[2]),
-                "pauc_hi": float(bounds[3]),
-                "n_test": int(len(group)),
-                "n_normal_test": int(len(group) - n_abnormal),
-                "n_abnormal_test": n_abnormal,
-            }
-        )
-    return sort_by_snr(pd.DataFrame(rows), keys)
+
+def _group_metrics(group: pd.DataFrame, *, name: str, max_fpr: float, n_boot: int, level: float,
+                   seed: int) -> dict:
+    """AUC, pAUC, their bootstrap bounds and the test counts of one group's rows (``y_true``, ``score``)."""
+    from soundad.uncertainty import stratified_weights, weighted_auc_pauc
+
+    auc, pauc = auc_pauc(group["y_true"], group["score"], max_fpr=max_fpr, group=name)
+    bounds = [np.nan] * 4
+    if n_boot:
+        y = group["y_true"].to_numpy()
+        weights = stratified_weights(y, n_boot, np.random.default_rng(seed))
+        boot = weighted_auc_pauc(y, group["score"].to_numpy(), weights, max_fpr=max_fpr)
+        quantiles = [(1 - level) / 2, (1 + level) / 2]
+        bounds = [*np.quantile(boot[0], quantiles), *np.quantile(boot[1], quantiles)]
+    n_abnormal = int(group["y_true"].sum())
+    return {
+        "auc": auc, "auc_lo": float(bounds[0]), "auc_hi": float(bounds[1]),
+        "pauc": pauc, "pauc_lo": float(bounds[2]), "pauc_hi": float(bounds[3]),
+        "n_test": int(len(group)), "n_normal_test": int(len(group) - n_abnormal), "n_abnormal_test": n_abnormal,
+    }
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
@@ -324,7 +325,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     ----------
     results : pd.DataFrame
         Output of :func:`evaluate_scores` (one row per method, SNR, machine, model id),
-        or ``soundad reproduce``'s ``results.csv`` (its ``id``, counts, intervals
+        or ``soundad reproduce``'s ``results.csv`` (its run columns, counts, intervals
         and ``status`` are not method keys; rows without an AUC are left out).
         A ``repeat`` column marks repeated splits (``run_grid(..., repeats=K)``).
 
@@ -332,7 +333,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     -------
     summary : pd.DataFrame
         Tidy: columns method keys..., ``snr``, ``machine``, ``auc``, ``pauc``,
-        ``n_groups`` (number of (snr, machine, id) rows averaged per repeat),
+        ``n_groups`` (number of (snr, machine, model_id) rows averaged per repeat),
         ``auc_sd``, ``pauc_sd`` (standard deviation, ddof=1, over the repeats
         of the per-repeat means; NaN with one repeat) and ``n_repeats``.
         ``auc``/``pauc`` are the mean over repeats of the per-repeat means.
@@ -347,8 +348,6 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"results table lacks column(s) {', '.join(missing)}; expected {', '.join(required)}")
     if results.empty:
         raise DataError("results table is empty")
-    if "model_id" not in results.columns and "id" in results.columns:  # results.csv spells it "id"
-        results = results.rename(columns={"id": "model_id"})
     results = results[results["auc"].notna()]  # groups that could not be evaluated have no AUC
     if REPEAT_COLUMN not in results.columns:
         results = results.assign(**{REPEAT_COLUMN: 0})
@@ -393,8 +392,7 @@ def render_markdown(table: pd.DataFrame, *, digits: int = 3, index: bool = False
     str
         Markdown text ending with a newline; numbers are right-aligned.
     """
-    if digits < 0:
-        raise ParameterError(f"digits={digits}; expected an integer >= 0")
+    check_int("digits", digits, low=0)
     frame = table.reset_index() if index else table
     columns = [str(c) for c in frame.columns]
 

@@ -35,6 +35,7 @@ from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limit
 __all__ = [
     "listen",
     "place_legend",
+    "plot_auc_by_snr",
     "plot_auc_heatmap",
     "plot_mel",
     "plot_roc",
@@ -302,6 +303,48 @@ def plot_score_histograms(
     return fig
 
 
+def _one_method(results: pd.DataFrame, method) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of the one method ``method`` selects (see :func:`plot_auc_heatmap`), and its method columns."""
+    methods = method_columns(results)
+    table = results
+    if isinstance(method, str):
+        columns = [c for c in methods if (results[c].astype(str) == method).any()]
+        if len(columns) != 1:
+            raise ParameterError(
+                f"method={method!r} matches {len(columns)} method columns ({', '.join(columns) or 'none'}); "
+                "pass a dict such as {'detector': 'gmm'}"
+            )
+        method = {columns[0]: method}
+    if method:
+        for column, value in method.items():
+            if column not in methods:
+                raise ParameterError(f"method column {column!r} not in results; method columns: {', '.join(methods)}")
+            table = table[table[column].astype(str) == str(value)]
+        if table.empty:
+            raise ParameterError(f"no results for method {method}")
+    combos = table[methods].drop_duplicates() if methods else pd.DataFrame()
+    if len(combos) > 1:
+        listing = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in combos.to_dict("records")[:8])
+        raise ParameterError(f"results hold {len(combos)} methods, choose one with method=...: {listing}")
+    return table, combos
+
+
+def _annotate_cells(ax: Axes, grid: pd.DataFrame, bounds: pd.DataFrame | None, *, middle: float) -> None:
+    """Write each cell's value (and its interval, from ``bounds``) on a heatmap, light on dark."""
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            value = grid.iat[i, j]
+            if not np.isfinite(value):
+                continue
+            text = f"{value:.2f}"
+            if bounds is not None and (grid.index[i], grid.columns[j]) in bounds.index:
+                lo, hi = bounds.loc[(grid.index[i], grid.columns[j])]
+                if np.isfinite(lo) and np.isfinite(hi):
+                    text += f"\n[{lo:.2f}, {hi:.2f}]"
+            ax.text(j, i, text, ha="center", va="center", color="white" if value < middle else "black",
+                    fontsize="small")
+
+
 def plot_auc_heatmap(
     results: pd.DataFrame,
     *,
@@ -353,27 +396,7 @@ def plot_auc_heatmap(
     missing = [c for c in ("snr", "machine", metric) if c not in results.columns]
     if missing:
         raise ParameterError(f"results lack column(s) {', '.join(missing)}")
-    methods = method_columns(results)
-    table = results
-    if isinstance(method, str):
-        columns = [c for c in methods if (results[c].astype(str) == method).any()]
-        if len(columns) != 1:
-            raise ParameterError(
-                f"method={method!r} matches {len(columns)} method columns ({', '.join(columns) or 'none'}); "
-                "pass a dict such as {'detector': 'gmm'}"
-            )
-        method = {columns[0]: method}
-    if method:
-        for column, value in method.items():
-            if column not in methods:
-                raise ParameterError(f"method column {column!r} not in results; method columns: {', '.join(methods)}")
-            table = table[table[column].astype(str) == str(value)]
-        if table.empty:
-            raise ParameterError(f"no results for method {method}")
-    combos = table[methods].drop_duplicates() if methods else pd.DataFrame()
-    if len(combos) > 1:
-        listing = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in combos.to_dict("records")[:8])
-        raise ParameterError(f"results hold {len(combos)} methods, choose one with method=...: {listing}")
+    table, combos = _one_method(results, method)
     grid = table.groupby(["machine", "snr"])[metric].mean().unstack("snr")
     grid = grid[sorted(grid.columns, key=lambda v: snr_sort_key([v])[0])]
     bounds = None
@@ -387,21 +410,39 @@ def plot_auc_heatmap(
     ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
     ax.set_xlabel("SNR")
     ax.set_ylabel("machine")
-    middle = (vmin + vmax) / 2
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            value = grid.iat[i, j]
-            if np.isfinite(value):
-                text = f"{value:.2f}"
-                if bounds is not None and (grid.index[i], grid.columns[j]) in bounds.index:
-                    lo, hi = bounds.loc[(grid.index[i], grid.columns[j])]
-                    if np.isfinite(lo) and np.isfinite(hi):
-                        text += f"\n[{lo:.2f}, {hi:.2f}]"
-                ax.text(j, i, text, ha="center", va="center",
-                        color="white" if value < middle else "black", fontsize="small")
+    _annotate_cells(ax, grid, bounds, middle=(vmin + vmax) / 2)
     fig.colorbar(image, ax=ax, label=metric.upper() if metric == "auc" else "pAUC")
     if title is None:
         described = ", ".join(f"{v}" for v in combos.iloc[0]) if len(combos) else ""
         title = f"{'AUC' if metric == 'auc' else 'pAUC'}" + (f": {described}" if described else "")
     ax.set_title(title)
+    return fig
+
+
+def plot_auc_by_snr(lines, *, ax: Axes | None = None, title: str | None = None,
+                    spread: str = "sd over machines and splits") -> Figure:
+    """Mean AUC per SNR of a few methods, one line each, bars the spread (chance line at 0.5).
+
+    Parameters
+    ----------
+    lines : mapping of str to pd.DataFrame
+        Label -> the table of :func:`soundad.report.auc_by_snr` (index ``snr``,
+        columns ``auc`` and ``sd``). SNRs are placed in numeric order.
+    ax : Axes or None
+        Where to draw; None makes a new figure.
+    title : str or None
+    spread : str
+        What the bars show, for the y label.
+    """
+    fig, ax = _figure_and_axes(ax, (8, 3.8))
+    snrs = sorted({s for table in lines.values() for s in table.index}, key=lambda v: snr_sort_key([v])[0])
+    for (label, table), style in zip(lines.items(), ["o-", "s--", "^:", "d-."] * len(lines)):
+        table = table.reindex(snrs)
+        ax.errorbar(snrs, table["auc"], yerr=table["sd"], fmt=style, capsize=3, label=label)
+    ax.axhline(0.5, color="0.8", lw=0.8)
+    ax.set_xlabel("SNR")
+    ax.set_ylabel(f"mean AUC\n(bars: {spread})")
+    if title:
+        ax.set_title(title)
+    place_legend(ax)
     return fig

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 from soundad._io import atomic_path, atomic_write_text
+from soundad.data.groups import GROUP_COLUMNS
 
-__all__ = ["draw_figures", "interval_table", "write_summary"]
+__all__ = ["auc_by_snr", "beside_published", "draw_figures", "interval_table", "spread_over_splits", "write_summary"]
 
 
 def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Sequence[str] = (),
@@ -51,7 +52,7 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
         summary = summary[keep]
     summary = summary[["method", *by, "auc", "pauc", "auc_sd", "n_groups", "n_repeats"]]
     if scores is not None and n_boot:
-        keys = ["method", *(("model_id" if b == "id" else b) for b in by)]
+        keys = ["method", *by]
         for metric in ("auc", "pauc"):
             ci = mean_metric_ci(scores, by=list(by), metric=metric, n_boot=n_boot, level=level, seed=seed)
             summary = summary.merge(ci[[*keys, f"{metric}_lo", f"{metric}_hi"]], on=keys, how="left")
@@ -77,7 +78,7 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     ----------
     results : pd.DataFrame
         Table from :func:`soundad.reproduce.run_grid` (columns ``method, snr,
-        machine, id, auc, pauc`` and, from repeated runs, ``repeat``). Rows
+        machine, model_id, auc, pauc`` and, from repeated runs, ``repeat``). Rows
         without an AUC (skipped groups) are counted, not averaged.
     path : str or os.PathLike
         The markdown file to write (atomically).
@@ -106,11 +107,11 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
     n_repeats = int(ok["repeat"].nunique()) if "repeat" in ok.columns else 1
     parts = [f"# {title}", ""]
     parts += [f"- {n}" for n in notes]
-    parts += [f"- groups evaluated: {ok[['snr', 'machine', 'id']].drop_duplicates().shape[0]}"]
+    parts += [f"- groups evaluated: {ok[list(GROUP_COLUMNS)].drop_duplicates().shape[0]}"]
     if n_repeats > 1:
         parts += [f"- repeated splits: {n_repeats}; AUC means are over groups and repeats, "
                   "auc_sd is the spread of the mean over repeats"]
-    n_skipped = results.loc[results["auc"].isna(), ["snr", "machine", "id"]].drop_duplicates().shape[0]
+    n_skipped = results.loc[results["auc"].isna(), list(GROUP_COLUMNS)].drop_duplicates().shape[0]
     if n_skipped:
         parts += [f"- groups skipped: {n_skipped} (see the status column of results.csv)"]
     parts += [f"- intervals: {level:.0%} bootstrap over test clips (normal and abnormal resampled separately, "
@@ -172,9 +173,9 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
         heat = results[results["auc"].notna()].groupby(["method", "snr", "machine"], as_index=False)["auc"].mean()
     if "repeat" in scores.columns:
         scores = scores[scores["repeat"] == scores["repeat"].min()]
-    ok = results[results["auc"].notna()].rename(columns={"id": "model_id"})
+    ok = results[results["auc"].notna()]
     methods = list(dict.fromkeys(ok["method"]))[:max_panels]
-    keys = ["snr", "machine", "model_id"]
+    keys = list(GROUP_COLUMNS)
     groups = scores[keys].drop_duplicates().sort_values(keys).to_numpy().tolist()
     shown_groups = groups[:max_groups]
     ncols = min(3, len(methods))
@@ -219,3 +220,83 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
     fig.tight_layout()
     save(fig, "score_histograms.png")
     return written
+
+
+def spread_over_splits(results: pd.DataFrame, *, by: Sequence[str] = ("backbone", "weights", "detector")
+                       ) -> pd.DataFrame:
+    """Mean, standard deviation, lowest and highest AUC of each method over its groups and repeated splits.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        results.csv of :func:`soundad.reproduce.run_grid`; rows without an AUC are left out.
+    by : sequence of str, default=("backbone", "weights", "detector")
+        The columns naming a method, in the order of the table.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``by...``, ``mean AUC``, ``sd over splits`` (ddof=1), ``lowest``,
+        ``highest``; methods in their order in ``results``.
+    """
+    ok = results[results["auc"].notna()]
+    table = ok.groupby(list(by), sort=False)["auc"].agg(["mean", "std", "min", "max"]).reset_index()
+    return table.rename(columns={"mean": "mean AUC", "std": "sd over splits", "min": "lowest", "max": "highest"})
+
+
+def auc_by_snr(results: pd.DataFrame, *, select: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Mean and spread of the AUC per SNR (over machines, model ids and repeats), SNRs in numeric order.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        results.csv of :func:`soundad.reproduce.run_grid`.
+    select : mapping of column to value, optional
+        Rows to keep, e.g. ``{"backbone": "conv_ae"}``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``snr`` (-6dB before 0dB before 6dB); columns ``auc`` (mean),
+        ``sd`` (ddof=1, NaN for one row) and ``n`` (rows averaged).
+    """
+    from soundad.data.groups import snr_sort_key
+
+    rows = results[results["auc"].notna()]
+    for column, value in (select or {}).items():
+        rows = rows[rows[column] == value]
+    table = rows.groupby("snr")["auc"].agg(auc="mean", sd="std", n="size")
+    order = sorted(table.index, key=lambda v: snr_sort_key([v])[0])
+    return table.reindex(order)
+
+
+def beside_published(ours: pd.DataFrame, published: pd.DataFrame, *, source: str, method: str) -> pd.DataFrame:
+    """This run's AUC per method and group (mean ± sd over splits) above published AUCs of the same kind.
+
+    Parameters
+    ----------
+    ours : pd.DataFrame
+        Rows of results.csv to show (``method, snr, machine, model_id, auc, repeat``).
+    published : pd.DataFrame
+        Published values (``machine, model_id, snr, auc``), e.g.
+        :func:`soundad.published.mimii_baseline_auc`; only the machines of
+        ``ours`` are kept when it has any of them.
+    source, method : str
+        How the published rows are labelled.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``source, method, machine, model_id, snr, AUC`` (text: ``"0.712 ± 0.050
+        (sd over 10 splits)"`` for this run, ``"0.650"`` for a published value).
+    """
+    rows = []
+    for (label, snr, machine, model_id), part in ours.groupby(["method", *GROUP_COLUMNS]):
+        rows.append({"source": "this run", "method": label, "machine": machine, "model_id": model_id, "snr": snr,
+                     "AUC": f"{part['auc'].mean():.3f} ± {part['auc'].std():.3f} "
+                            f"(sd over {part['repeat'].nunique()} splits)"})
+    here = published["machine"].isin(set(ours["machine"]))
+    for row in (published[here] if here.any() else published).itertuples():
+        rows.append({"source": source, "method": method, "machine": row.machine, "model_id": row.model_id,
+                     "snr": row.snr, "AUC": f"{row.auc:.3f}"})
+    return pd.DataFrame(rows, columns=["source", "method", "machine", "model_id", "snr", "AUC"])

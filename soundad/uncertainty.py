@@ -39,6 +39,7 @@ import pandas as pd
 
 from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
+from soundad.params import Options, check_int, check_number, check_value
 
 __all__ = [
     "Comparison",
@@ -59,14 +60,11 @@ _METRICS = ("auc", "pauc")
 
 
 def _check_common(n_boot: int, level: float, metric: str | None = None, max_fpr: float = 0.1) -> None:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ParameterError(f"n_boot={n_boot!r}; expected an integer >= 0")
-    if not 0 < level < 1:
-        raise ParameterError(f"level={level!r}; expected a value in (0, 1), e.g. 0.95")
-    if metric is not None and metric not in _METRICS:
-        raise ParameterError(f"metric={metric!r}; expected 'auc' or 'pauc'")
-    if not 0 < max_fpr <= 1:
-        raise ParameterError(f"max_fpr={max_fpr!r}; expected a value in (0, 1]")
+    check_int("n_boot", n_boot, low=0)
+    check_number("level", level, low=0, high=1, closed="neither")
+    if metric is not None:
+        check_value("metric", metric, Options(*_METRICS))
+    check_number("max_fpr", max_fpr, low=0, high=1, closed="right")
 
 
 def weighted_auc_pauc(y, scores, weights, *, max_fpr: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -219,8 +217,7 @@ def format_ci(value, lo, hi, *, digits: int = 2) -> str:
     digits : int >= 0, default=2
         Decimals.
     """
-    if digits < 0:
-        raise ParameterError(f"digits={digits}; expected an integer >= 0")
+    check_int("digits", digits, low=0)
     if value is None or not np.isfinite(value):
         return "n/a"
     text = f"{value:.{digits}f}"

@@ -89,3 +89,20 @@ def test_one_snr_noise_half_not_testable_and_bad_input():
     assert table.iloc[1].verdict in ("supported", "contradicted", "inconclusive")
     with pytest.raises(ParameterError, match="detector"):
         check_claims(simulate(methods, seed=2).drop(columns="detector"))
+
+
+def test_verdict_values_name_each_row_and_leave_untestable_numbers_empty():
+    from soundad.claims import verdict_values
+    from soundad.narrate import verdict_sentence
+
+    table = check_claims(weights_table(2.5, 0.3, seed=0), n_boot=200)
+    values = verdict_values(table, prefix="ch06_check")
+    assert len(values) == 5 * len(table)
+    first = table.iloc[0]
+    assert values["ch06_check0_verdict"] == "supported"
+    assert values["ch06_check0_sentence"] == verdict_sentence(first)
+    assert (values["ch06_check0_estimate"], values["ch06_check0_lo"], values["ch06_check0_hi"]) == (
+        first.estimate, first.lo, first.hi)
+    last = len(table) - 1
+    assert values[f"ch06_check{last}_verdict"] == "not testable here"
+    assert values[f"ch06_check{last}_estimate"] is None and values[f"ch06_check{last}_hi"] is None

@@ -152,7 +152,7 @@ def test_given_split_needs_a_split_column(synthetic_root, tmp_path):
 
 def test_first_group_of_a_dcase_folder_keeps_training_clips(tmp_path):
     from soundad.data import read_layout
-    from soundad.reproduce import first_group
+    from soundad.data import first_group
 
     clips = read_layout(_write(tmp_path / "d", _plan_2023()))
     group, rule, name = first_group(clips, max_clips=4)

@@ -188,7 +188,7 @@ def test_summarise_reads_reproduce_results_csv_layout():
     for detector, base in (("gmm", 0.8), ("ocsvm", 0.6)):
         for i, snr in enumerate(("-6dB", "6dB")):
             for mid in ("id_00", "id_02"):
-                rows.append(dict(snr=snr, machine="fan", id=mid, backbone="resnet18", weights="imagenet",
+                rows.append(dict(snr=snr, machine="fan", model_id=mid, backbone="resnet18", weights="imagenet",
                                  layer="layer4", detector=detector, method=f"resnet18/imagenet/{detector}",
                                  auc=base + 0.1 * i, pauc=0.5, n_train=10 + i, n_test=20, n_train_windows=80,
                                  status="ok", seed=0, data="synthetic"))

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soundad.data import read_layout, write_synthetic_dataset
+from soundad.data import choose_split, read_layout, write_synthetic_dataset
 from soundad.errors import DataError
-from soundad.reproduce import Method, choose_split, run_grid
+from soundad.reproduce import Method, run_grid
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mimii-sample"
 
@@ -56,7 +56,7 @@ def test_results_table_has_one_row_per_group_and_method(first_run):
     out, results = first_run
     on_disk = pd.read_csv(out / "results.csv")
     assert len(on_disk) == len(results) == 2 * (len(DETECTORS) + len(BASELINES))
-    for column in ("snr", "machine", "id", "backbone", "weights", "layer", "detector", "auc", "pauc", "n_train",
+    for column in ("snr", "machine", "model_id", "backbone", "weights", "layer", "detector", "auc", "pauc", "n_train",
                    "n_test", "data", "seed"):
         assert column in on_disk.columns
     assert set(on_disk["machine"]) == {"fan", "valve"}
@@ -214,7 +214,7 @@ def test_shared_mimii_sample_runs_with_auto_random_split(tmp_path):
                        detectors=("gmm",), baselines=(), split="auto", device="cpu", figures=False, progress=False)
     assert results.attrs["split_rule"] == "random"  # MIMII's rule would leave 2 of 8 normal clips to train on
     row = results.iloc[0]
-    assert (row["snr"], row["machine"], row["id"]) == ("0dB", "fan", "id_00")
+    assert (row["snr"], row["machine"], row["model_id"]) == ("0dB", "fan", "id_00")
     assert row["n_train"] == 4 and row["n_test"] == 4 + 6
     from soundad.bench import windows_per_clip
 
@@ -263,3 +263,39 @@ def test_repeats_validated(synth, tmp_path):
 
     with pytest.raises(ParameterError, match="repeats"):
         run_grid(synth, out=tmp_path, repeats=0, **repeated_settings())
+
+
+def models_settings(**models_kw):
+    """tiny_settings() with the backbone as one BackboneConfig instead of the product form."""
+    from soundad.backbones import BackboneConfig
+
+    settings = tiny_settings()
+    backbone, weights = settings.pop("backbones")[0], settings.pop("weights")[0]
+    config = {"name": backbone, "weights": weights, "device": "cpu", **models_kw}
+    return {**settings, "models": [BackboneConfig(**config)]}
+
+
+def test_models_list_equals_the_product_form_and_reuses_its_cells(first_run, synth, cache, tmp_path):
+    out, _ = first_run
+    fresh = run_grid(synth, out=tmp_path / "fresh", cache_dir=cache, seed=0, figures=False, **models_settings())
+    assert len(fresh.attrs["computed_cells"]) == len(fresh)
+    for name in ("results.csv", "scores.csv"):
+        assert (tmp_path / "fresh" / name).read_bytes() == (out / name).read_bytes(), name
+    resumed = tmp_path / "resumed"  # a product-form run resumed with models=: the same cells
+    shutil.copytree(out, resumed)
+    again = run_grid(synth, out=resumed, cache_dir=cache, seed=0, figures=False, **models_settings())
+    assert again.attrs["computed_cells"] == [] and len(again.attrs["reused_cells"]) == len(again)
+
+
+def test_models_replace_the_product_form_arguments(synth, tmp_path):
+    from soundad.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="models= replaces backbones, batch_size"):
+        run_grid(synth, out=tmp_path, backbones=("resnet18",), batch_size=4, **models_settings())
+    with pytest.raises(ParameterError, match="models=.*BackboneConfig"):
+        run_grid(synth, out=tmp_path, **{**models_settings(), "models": ["resnet18"]})
+    with pytest.raises(ParameterError, match="weights='pretrained'"):
+        run_grid(synth, out=tmp_path, **models_settings(weights="pretrained"))
+    with pytest.raises(ParameterError, match="more than once"):
+        twice = models_settings()
+        run_grid(synth, out=tmp_path, **{**twice, "models": twice["models"] * 2})
