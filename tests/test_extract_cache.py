@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 
 import soundad.extract
+import soundad.extract_loop
 from soundad.cache import FeatureCache, file_fingerprint, settings_digest
 from soundad.features import ImageConfig, MelConfig, WindowConfig
 from test_extract import FAST, write_clips
@@ -21,7 +22,7 @@ def forbid_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the backbone must not be loaded on a warm run")
 
-    monkeypatch.setattr(soundad.extract, "load_backbone", refuse)
+    monkeypatch.setattr(soundad.extract_loop, "load_backbone", refuse)
 
 
 def test_warm_run_hits_cache_without_loading_the_model(clips, tmp_path, monkeypatch):
