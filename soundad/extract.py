@@ -126,10 +126,9 @@ def extract_features(
         :func:`soundad.data.read_layout`), or a list of WAV paths (then the
         path is the clip id).
     config : BackboneConfig or None, default=None
-        The backbone and how it runs, as one object. When given, it replaces
-        the backbone keywords ``backbone`` … ``compile_mode`` (leave those at
-        their defaults); without it they build one. See "Backbone keywords"
-        in this module's docstring.
+        The backbone and how it runs. When given, it replaces the keywords
+        ``backbone`` … ``compile_mode`` (leave those at their defaults), which
+        otherwise build one: see "Backbone keywords" in the module docstring.
     mel, window, image : MelConfig, WindowConfig, ImageConfig
         Spectrogram, window and image settings (chapter 02).
     channel : int >= 0 or "mean", default=0
@@ -138,16 +137,14 @@ def extract_features(
         Feature cache directory (:mod:`soundad.cache`); ``None`` disables it.
     verify_cache : bool, default=False
         Rehash every audio file instead of trusting the fingerprints memoised
-        by (device, inode, size, mtime_ns) in ``cache_dir``
-        (:mod:`soundad.fingerprints`; an in-place edit that keeps a file's size
-        and modification time would otherwise go unnoticed).
+        in ``cache_dir`` (:mod:`soundad.fingerprints` says what that trusts).
     progress : bool, default=True
         Show a tqdm progress bar over clips.
     seed : int, default=0
         Seed of random weights (``weights="random"``).
     strict_rate : bool, default=False
-        Clips not at ``mel.sr`` are resampled with one warning naming their
-        rates (:func:`soundad.data.check_clip_headers`); True refuses them.
+        Refuse clips not at ``mel.sr`` instead of resampling them with one
+        warning (:func:`soundad.data.check_clip_headers`).
 
     Returns
     -------
@@ -183,9 +180,7 @@ def extract_features(
     check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     cache_settings = settings.cache_settings()
     plan = plan_clips(paths, cache_settings, mel=mel, window=window, cache_dir=cache_dir, verify=verify_cache)
-    bar = Progress(total=len(paths), done=plan.n_cached, desc=f"{config.name} ({settings.weights_tag})",
-                   done_windows=sum(len(f) for f in plan.features if f is not None), enabled=progress,
-                   start=start)
+    bar = Progress.of_plan(plan, desc=f"{config.name} ({settings.weights_tag})", enabled=progress, start=start)
     try:
         stats = compute_missing(plan, paths, settings, seed=seed, progress=bar)
     finally:

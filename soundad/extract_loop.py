@@ -187,6 +187,12 @@ class Progress:
         self.bar.update(done)
         self.windows, self.start = done_windows, start
 
+    @classmethod
+    def of_plan(cls, plan, *, desc: str, enabled: bool, start: float) -> "Progress":
+        """A bar over the clips of a :class:`~soundad.extract_cache.CachePlan`, its cached clips done."""
+        return cls(total=len(plan.features), done=plan.n_cached, desc=desc, enabled=enabled, start=start,
+                   done_windows=sum(len(f) for f in plan.features if f is not None))
+
     def clip_done(self, n_windows: int) -> None:
         """One more clip, with ``n_windows`` windows."""
         self.bar.update(1)
