@@ -103,6 +103,8 @@ def plan_clips(paths: list[str], settings: Mapping[str, Any], *, mel: MelConfig,
             fingerprint = index.fingerprint(path)
         except OSError as err:
             raise DataError(f"audio file {path!r} cannot be read: {err}") from None
+        if not cache.entry_path(fingerprint).is_file():  # a miss: no need to read the header again
+            return fingerprint, None
         return fingerprint, cache.load(fingerprint, n_windows=expected_windows(path, mel, window))
 
     # Hashing the audio and reading the entries is I/O and hashlib, both of which

@@ -110,3 +110,21 @@ def test_feature_cache_roundtrip(tmp_path):
     assert reopened.feature_dim == 4
     with pytest.warns(UserWarning, match="expected 5"):
         assert reopened.load("f" * 64, n_windows=5) is None
+
+
+def test_headers_are_read_again_only_for_cache_hits(clips, tmp_path, monkeypatch):
+    import soundad.extract_cache
+
+    real = soundad.extract_cache.expected_windows
+    read = []
+
+    def counting(path, mel, window):
+        read.append(path)
+        return real(path, mel, window)
+
+    monkeypatch.setattr(soundad.extract_cache, "expected_windows", counting)
+    cache = tmp_path / "cache"
+    soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    assert read == []  # every clip was a miss: its header was read once, by check_clip_headers
+    warm = soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    assert warm.from_cache and sorted(read) == sorted(clips["path"])  # hits check their window count
