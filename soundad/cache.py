@@ -52,6 +52,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from soundad._io import atomic_write_bytes, atomic_write_text
+from soundad.params import check_int
 
 __all__ = ["FeatureCache", "file_fingerprint", "settings_digest", "CHUNK_BYTES"]
 
@@ -72,6 +73,7 @@ def file_fingerprint(path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES)
     str
         64 hex digits. Files up to ``2 * chunk_bytes`` are hashed whole.
     """
+    chunk_bytes = check_int("chunk_bytes", chunk_bytes, low=1)
     path = Path(path)
     size = path.stat().st_size
     digest = hashlib.sha256(f"size={size};".encode())

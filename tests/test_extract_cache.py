@@ -8,6 +8,7 @@ import soundfile as sf
 
 import soundad.extract
 import soundad.extract_loop
+from soundad.errors import ParameterError
 from soundad.cache import FeatureCache, file_fingerprint, settings_digest
 from soundad.features import ImageConfig, MelConfig, WindowConfig
 from test_extract import FAST, write_clips
@@ -88,6 +89,8 @@ def test_fingerprint_follows_content_not_path(tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(b"\x00" * 3000 + b"\x01" * 3000)
     assert file_fingerprint(big, chunk_bytes=1000) != file_fingerprint(a, chunk_bytes=1000)
+    with pytest.raises(ParameterError, match=r"chunk_bytes=0; expected an integer >= 1"):
+        file_fingerprint(a, chunk_bytes=0)
 
 
 def test_settings_digest_covers_every_config():
