@@ -11,7 +11,9 @@ Key of an entry: SHA-256 of
   ``WindowConfig``, ``ImageConfig``, the channel, the backbone, its weights
   (tag and exact checkpoint name), the layer(s), the numerics (device type,
   half precision, BatchNorm folding, memory format) and the soundad, torch and
-  torchvision versions;
+  torchvision versions, derived from the config objects in one place
+  (:meth:`soundad.extract_settings.ExtractionSettings.cache_settings`) and
+  hashed by :func:`settings_digest`;
 - the *audio file's identity*: its size and the SHA-256 of its first and last
   MiB. A content hash, not the path and modification time, so the cache
   survives moving, copying or re-downloading the data set and cannot be fooled

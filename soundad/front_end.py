@@ -2,7 +2,7 @@
 
 Two implementations of audio -> mel dB windows exist:
 
-- ``"librosa"``: :func:`soundad.extract.clip_windows` per clip (numpy,
+- ``"librosa"``: :func:`soundad.clip_loader.clip_windows` per clip (numpy,
   librosa; the reference of chapter 02), run by the loader (in-process or in
   worker processes);
 - ``"torch"``: :mod:`soundad.spectrogram_torch`, batched on the compute

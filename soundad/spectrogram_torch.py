@@ -105,7 +105,7 @@ def mel_db(audio: torch.Tensor, *, config: MelConfig = MelConfig()) -> torch.Ten
 
 def mel_windows(audio: torch.Tensor, *, config: MelConfig = MelConfig(),
                 window: WindowConfig = WindowConfig()) -> torch.Tensor:
-    """Mel dB windows of a batch of equal-length clips, like :func:`soundad.extract.clip_windows`.
+    """Mel dB windows of a batch of equal-length clips, like :func:`soundad.clip_loader.clip_windows`.
 
     Parameters
     ----------
