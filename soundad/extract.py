@@ -81,8 +81,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from soundad.backbones import DEFAULT_BACKBONE, BackboneConfig
+from soundad.backbones import BackboneConfig
 from soundad.clip_loader import clip_windows, limit_blas_threads, make_loader, windows_on_device
+from soundad.data import check_clip_headers
 from soundad.errors import DataError, ParameterError
 from soundad.extract_cache import CachePlan, CacheWriter, plan_clips
 from soundad.extract_loop import BatchLoop, LoadedModel, Progress, load_model
@@ -107,15 +108,21 @@ __all__ = [
 ]
 
 
+#: The backbone keywords' defaults are BackboneConfig's (one home for them).
+_DEFAULT = BackboneConfig()
+
+
 def extract_features(
     clips, *, config: BackboneConfig | None = None,
     mel: MelConfig = MelConfig(), window: WindowConfig = WindowConfig(), image: ImageConfig = ImageConfig(),
     channel: int | str = 0, cache_dir: str | os.PathLike | None = None, verify_cache: bool = False,
     progress: bool = True, seed: int = 0, strict_rate: bool = False,
-    backbone: str = DEFAULT_BACKBONE, weights: Any = "imagenet", layer: str | Sequence[str] | None = None,
-    device: Any = "auto", batch_size: int | None = None, num_workers: int | None = None, half: bool = False,
-    channels_last: bool = True, fuse_bn: bool = True, cpu_fusion: bool = True, front_end: str = "auto",
-    autocast: bool = False, compile_mode: str | None = None,
+    backbone: str = _DEFAULT.name, weights: Any = _DEFAULT.weights, layer: str | Sequence[str] | None = _DEFAULT.layer,
+    device: Any = _DEFAULT.device, batch_size: int | None = _DEFAULT.batch_size,
+    num_workers: int | None = _DEFAULT.num_workers, half: bool = _DEFAULT.half,
+    channels_last: bool = _DEFAULT.channels_last, fuse_bn: bool = _DEFAULT.fuse_bn,
+    cpu_fusion: bool = _DEFAULT.cpu_fusion, front_end: str = _DEFAULT.front_end, autocast: bool = _DEFAULT.autocast,
+    compile_mode: str | None = _DEFAULT.compile_mode,
 ) -> WindowFeatures:
     """Features of every mel window of every clip, from a frozen backbone.
 
@@ -123,8 +130,7 @@ def extract_features(
     ----------
     clips : pd.DataFrame or sequence of paths
         A table with at least ``clip_id`` and ``path`` columns (e.g. from
-        :func:`soundad.data.read_layout`), or a list of WAV paths (then the
-        path is the clip id).
+        :func:`soundad.data.read_layout`), or a list of WAV paths (their own ids).
     config : BackboneConfig or None, default=None
         The backbone and how it runs. When given, it replaces the keywords
         ``backbone`` … ``compile_mode`` (leave those at their defaults), which
@@ -141,7 +147,7 @@ def extract_features(
     progress : bool, default=True
         Show a tqdm progress bar over clips.
     seed : int, default=0
-        Seed of random weights (``weights="random"``).
+        Seed of random weights.
     strict_rate : bool, default=False
         Refuse clips not at ``mel.sr`` instead of resampling them with one
         warning (:func:`soundad.data.check_clip_headers`).
@@ -175,8 +181,6 @@ def extract_features(
             cpu_fusion=cpu_fusion, front_end=front_end, autocast=autocast, compile_mode=compile_mode)
     settings = resolve_settings(config, mel=mel, window=window, image=image, channel=channel)
     ids, paths = clip_table(clips)
-    from soundad.data import check_clip_headers  # the data stage; imported lazily
-
     check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     cache_settings = settings.cache_settings()
     plan = plan_clips(paths, cache_settings, mel=mel, window=window, cache_dir=cache_dir, verify=verify_cache)

@@ -145,3 +145,16 @@ def test_config_must_be_a_backbone_config():
     with pytest.raises(ParameterError, match=r"config=.*expected a soundad.backbones.BackboneConfig"):
         resolve_settings({"name": "resnet18"}, mel=MelConfig(), window=WindowConfig(), image=ImageConfig(),
                          channel=0)
+
+
+def test_extract_features_keywords_are_the_backbone_config_fields():
+    """Every BackboneConfig field is an extract_features keyword (``name`` as ``backbone``), same default."""
+    import inspect
+
+    from soundad.extract import extract_features
+
+    params = inspect.signature(extract_features).parameters
+    for field in dataclasses.fields(BackboneConfig):
+        keyword = "backbone" if field.name == "name" else field.name
+        assert keyword in params, f"extract_features has no keyword for BackboneConfig.{field.name}"
+        assert params[keyword].default == field.default, keyword
