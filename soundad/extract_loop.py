@@ -7,8 +7,8 @@ consecutive clips into batches of ``batch_size`` -- batches span clip
 boundaries and are always cut at the same windows, so the features do not
 depend on the loader -- draws them as images on the compute device (one
 vectorised :func:`~soundad.features.draw_images` call per batch), runs the
-backbone and hands each clip's rows, in order, to a callback once the clip's
-last window is through. Only one batch of images is in memory at a time.
+backbone and hands each clip's rows to a callback once the clip's last
+window is through. Only one batch of images is in memory at a time.
 
 On a GPU one batch stays in flight: its features are copied back while the
 next batch is drawn and launched, so the device never waits for the Python side.
@@ -68,9 +68,9 @@ class BatchLoop:
     loaded : LoadedModel
     settings : ExtractionSettings
     on_clip : callable ``(index, features) -> None``
-        Called once per clip, in order, with the clip's index in the loader and
-        its features, float32 [shape=(n_windows, D)] (a copy, not a view of a
-        batch).
+        Called once per clip, when its last window is through (clips without
+        windows at once), with the clip's index in the loader and its features,
+        float32 [shape=(n_windows, D)] (a copy, not a view of a batch).
 
     Attributes
     ----------
