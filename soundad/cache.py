@@ -11,7 +11,9 @@ Key of an entry: SHA-256 of
   ``WindowConfig``, ``ImageConfig``, the channel, the backbone, its weights
   (tag and exact checkpoint name), the layer(s), the numerics (device type,
   half precision, BatchNorm folding, memory format) and the soundad, torch and
-  torchvision versions;
+  torchvision versions, derived from the config objects in one place
+  (:meth:`soundad.extract_settings.ExtractionSettings.cache_settings`) and
+  hashed by :func:`settings_digest`;
 - the *audio file's identity*: its size and the SHA-256 of its first and last
   MiB. A content hash, not the path and modification time, so the cache
   survives moving, copying or re-downloading the data set and cannot be fooled
@@ -52,6 +54,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from soundad._io import atomic_write_bytes, atomic_write_text
+from soundad.params import check_int
 
 __all__ = ["FeatureCache", "file_fingerprint", "settings_digest", "CHUNK_BYTES"]
 
@@ -72,6 +75,7 @@ def file_fingerprint(path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES)
     str
         64 hex digits. Files up to ``2 * chunk_bytes`` are hashed whole.
     """
+    chunk_bytes = check_int("chunk_bytes", chunk_bytes, low=1)
     path = Path(path)
     size = path.stat().st_size
     digest = hashlib.sha256(f"size={size};".encode())

@@ -2,7 +2,7 @@
 
 Two implementations of audio -> mel dB windows exist:
 
-- ``"librosa"``: :func:`soundad.extract.clip_windows` per clip (numpy,
+- ``"librosa"``: :func:`soundad.clip_loader.clip_windows` per clip (numpy,
   librosa; the reference of chapter 02), run by the loader (in-process or in
   worker processes);
 - ``"torch"``: :mod:`soundad.spectrogram_torch`, batched on the compute
@@ -25,6 +25,7 @@ import torch
 
 from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig
+from soundad.params import Options, check_int, check_value
 
 __all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "measure_front_ends"]
 
@@ -36,8 +37,7 @@ CPU_DEFAULT = "librosa"
 
 def resolve_front_end(front_end: str, device: torch.device) -> str:
     """``"librosa"`` or ``"torch"`` for ``front_end`` in :data:`FRONT_ENDS` on ``device``."""
-    if front_end not in FRONT_ENDS:
-        raise ParameterError(f"front_end={front_end!r}; expected one of {', '.join(FRONT_ENDS)}")
+    check_value("front_end", front_end, Options(*FRONT_ENDS))
     if front_end != "auto":
         return front_end
     return CPU_DEFAULT if device.type == "cpu" else "torch"
@@ -107,6 +107,7 @@ def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), wi
     dict
         ``{"librosa": windows/s, "torch": windows/s, "windows": n}``.
     """
+    batch, repeats = check_int("batch", batch, low=1), check_int("repeats", repeats, low=1)
     from threadpoolctl import threadpool_limits
 
     from soundad.data import load_audio

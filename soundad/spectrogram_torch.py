@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig, mel_filter_bank
+from soundad.params import check_int
 
 __all__ = ["mel_db", "mel_windows", "batched_clip_windows", "resample", "AMIN"]
 
@@ -104,7 +105,7 @@ def mel_db(audio: torch.Tensor, *, config: MelConfig = MelConfig()) -> torch.Ten
 
 def mel_windows(audio: torch.Tensor, *, config: MelConfig = MelConfig(),
                 window: WindowConfig = WindowConfig()) -> torch.Tensor:
-    """Mel dB windows of a batch of equal-length clips, like :func:`soundad.extract.clip_windows`.
+    """Mel dB windows of a batch of equal-length clips, like :func:`soundad.clip_loader.clip_windows`.
 
     Parameters
     ----------
@@ -170,10 +171,7 @@ def resample(audio: torch.Tensor, *, orig_sr: int, target_sr: int, width: int = 
     torch.Tensor [shape=(B, ceil(n * target_sr / orig_sr)), dtype=float32]
         Not equal to librosa's default (soxr) sample for sample; see the module docstring.
     """
-    for name, value in (("orig_sr", orig_sr), ("target_sr", target_sr)):
-        if isinstance(value, bool) or int(value) != value or value <= 0:
-            raise ParameterError(f"{name} must be a positive integer sample rate [Hz], got {value!r}")
-    orig_sr, target_sr = int(orig_sr), int(target_sr)
+    orig_sr, target_sr = check_int("orig_sr", orig_sr, low=1), check_int("target_sr", target_sr, low=1)
     if orig_sr == target_sr:
         return audio.to(torch.float32)
     single = audio.ndim == 1

@@ -7,6 +7,8 @@ import pytest
 import soundfile as sf
 
 import soundad.extract
+import soundad.extract_loop
+from soundad.errors import ParameterError
 from soundad.cache import FeatureCache, file_fingerprint, settings_digest
 from soundad.features import ImageConfig, MelConfig, WindowConfig
 from test_extract import FAST, write_clips
@@ -21,7 +23,7 @@ def forbid_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the backbone must not be loaded on a warm run")
 
-    monkeypatch.setattr(soundad.extract, "load_backbone", refuse)
+    monkeypatch.setattr(soundad.extract_loop, "load_backbone", refuse)
 
 
 def test_warm_run_hits_cache_without_loading_the_model(clips, tmp_path, monkeypatch):
@@ -87,6 +89,8 @@ def test_fingerprint_follows_content_not_path(tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(b"\x00" * 3000 + b"\x01" * 3000)
     assert file_fingerprint(big, chunk_bytes=1000) != file_fingerprint(a, chunk_bytes=1000)
+    with pytest.raises(ParameterError, match=r"chunk_bytes=0; expected an integer >= 1"):
+        file_fingerprint(a, chunk_bytes=0)
 
 
 def test_settings_digest_covers_every_config():
@@ -109,3 +113,21 @@ def test_feature_cache_roundtrip(tmp_path):
     assert reopened.feature_dim == 4
     with pytest.warns(UserWarning, match="expected 5"):
         assert reopened.load("f" * 64, n_windows=5) is None
+
+
+def test_headers_are_read_again_only_for_cache_hits(clips, tmp_path, monkeypatch):
+    import soundad.extract_cache
+
+    real = soundad.extract_cache.expected_windows
+    read = []
+
+    def counting(path, mel, window):
+        read.append(path)
+        return real(path, mel, window)
+
+    monkeypatch.setattr(soundad.extract_cache, "expected_windows", counting)
+    cache = tmp_path / "cache"
+    soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    assert read == []  # every clip was a miss: its header was read once, by check_clip_headers
+    warm = soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    assert warm.from_cache and sorted(read) == sorted(clips["path"])  # hits check their window count

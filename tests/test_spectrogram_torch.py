@@ -89,6 +89,15 @@ def test_resample_close_to_librosa_below_the_transition_band(mimii_audio, orig_s
 def test_resample_rejects_bad_rates():
     with pytest.raises(ParameterError, match="orig_sr"):
         resample(torch.zeros(10), orig_sr=0, target_sr=16000)
+    with pytest.raises(ParameterError, match=r"target_sr=16000.5; expected an integer >= 1"):
+        resample(torch.zeros(10), orig_sr=8000, target_sr=16000.5)
+    with pytest.raises(ParameterError, match=r"orig_sr=True; expected an integer >= 1"):
+        resample(torch.zeros(10), orig_sr=True, target_sr=16000)
+
+
+def test_unknown_front_end_names_the_choices():
+    with pytest.raises(ParameterError, match=r"front_end='numpy'; expected one of 'auto', 'librosa', 'torch'"):
+        resolve_front_end("numpy", torch.device("cpu"))
 
 
 def test_front_end_choice():
