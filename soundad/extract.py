@@ -112,6 +112,24 @@ __all__ = [
 _DEFAULT = BackboneConfig()
 
 
+def config_from(config: BackboneConfig | None, keywords: dict) -> BackboneConfig:
+    """``config``, or one built from the backbone keywords; refuses both at once.
+
+    A keyword that differs from its :class:`BackboneConfig` default while a
+    config is given would be silently ignored, so it is an error instead.
+    """
+    if config is None:
+        return BackboneConfig(**keywords)
+    if not isinstance(config, BackboneConfig):
+        raise ParameterError(f"config must be a soundad.backbones.BackboneConfig, got {type(config).__name__}")
+    given = [k for k, v in keywords.items() if v is not getattr(_DEFAULT, k) and v != getattr(_DEFAULT, k)]
+    if given:
+        keyword = "backbone" if given[0] == "name" else given[0]
+        raise ParameterError(f"extract_features(config=...) takes {', '.join(given)} from the config, not as "
+                             f"keywords; pass config=config.replace({given[0]}=...) instead (keyword {keyword}=)")
+    return config
+
+
 def extract_features(
     clips, *, config: BackboneConfig | None = None,
     mel: MelConfig = MelConfig(), window: WindowConfig = WindowConfig(), image: ImageConfig = ImageConfig(),
@@ -174,11 +192,10 @@ def extract_features(
     (320, 512)
     """
     start = time.perf_counter()
-    if config is None:
-        config = BackboneConfig(
-            name=backbone, weights=weights, layer=layer, device=device, batch_size=batch_size,
-            num_workers=num_workers, half=half, channels_last=channels_last, fuse_bn=fuse_bn,
-            cpu_fusion=cpu_fusion, front_end=front_end, autocast=autocast, compile_mode=compile_mode)
+    keywords = dict(name=backbone, weights=weights, layer=layer, device=device, batch_size=batch_size,
+                    num_workers=num_workers, half=half, channels_last=channels_last, fuse_bn=fuse_bn,
+                    cpu_fusion=cpu_fusion, front_end=front_end, autocast=autocast, compile_mode=compile_mode)
+    config = config_from(config, keywords)
     settings = resolve_settings(config, mel=mel, window=window, image=image, channel=channel)
     ids, paths = clip_table(clips)
     check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)

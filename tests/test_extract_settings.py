@@ -158,3 +158,16 @@ def test_extract_features_keywords_are_the_backbone_config_fields():
         keyword = "backbone" if field.name == "name" else field.name
         assert keyword in params, f"extract_features has no keyword for BackboneConfig.{field.name}"
         assert params[keyword].default == field.default, keyword
+
+
+def test_config_and_a_conflicting_keyword_are_refused():
+    from soundad.backbones import BackboneConfig
+    from soundad.errors import ParameterError
+    from soundad.extract import config_from, extract_features
+
+    config = BackboneConfig(weights="random")
+    assert config_from(config, {"weights": "imagenet", "batch_size": None}) is config  # defaults: fine
+    with pytest.raises(ParameterError, match=r"takes batch_size from the config.*config.replace\(batch_size"):
+        extract_features(["x.wav"], config=config, batch_size=8)
+    built = config_from(None, {"name": "resnet18", "weights": "random"})
+    assert built == BackboneConfig(name="resnet18", weights="random")
