@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from soundad.errors import ParameterError
+from soundad.params import POSITIVE_INT
 
 __all__ = [
     "MelConfig",
@@ -82,7 +83,7 @@ class MelConfig:
         """Raise :class:`~soundad.errors.ParameterError` for an impossible setting."""
         for name in ("sr", "n_fft", "hop_length", "n_mels"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value <= 0:
+            if not POSITIVE_INT.accepts(value):
                 raise ParameterError(f"MelConfig.{name} must be a positive integer, got {value!r}")
         if not 0 <= self.fmin < self.fmax:
             raise ParameterError(
@@ -145,7 +146,7 @@ class WindowConfig:
         """Raise :class:`~soundad.errors.ParameterError` for an impossible setting."""
         for name in ("length", "hop"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value <= 0:
+            if not POSITIVE_INT.accepts(value):
                 raise ParameterError(f"WindowConfig.{name} must be a positive integer [frames], got {value!r}")
 
 
@@ -172,7 +173,7 @@ class ImageConfig:
 
     def validate(self) -> None:
         """Raise :class:`~soundad.errors.ParameterError` for an impossible setting."""
-        if not isinstance(self.size, (int, np.integer)) or self.size <= 0:
+        if not POSITIVE_INT.accepts(self.size):
             raise ParameterError(f"ImageConfig.size must be a positive integer [pixels], got {self.size!r}")
         if not self.vmin < self.vmax:
             raise ParameterError(

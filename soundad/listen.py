@@ -18,6 +18,7 @@ from math import gcd
 import numpy as np
 
 from soundad.errors import ParameterError
+from soundad.params import POSITIVE_INT
 
 __all__ = ["listen", "wav_bytes"]
 
@@ -52,7 +53,7 @@ def wav_bytes(audio, sr: int, *, max_seconds: float | None = 5.0, target_sr: int
     if not np.isfinite(y).all():
         raise ParameterError("audio contains NaN or inf; expected finite samples")
     for name, value in (("sr", sr), ("target_sr", target_sr)):
-        if not isinstance(value, (int, np.integer)) or value <= 0:
+        if not POSITIVE_INT.accepts(value):
             raise ParameterError(f"{name}={value!r}; expected a positive integer sample rate in Hz")
     if max_seconds is not None:
         if max_seconds <= 0:

@@ -35,6 +35,7 @@ from soundad.errors import ParameterError
 
 __all__ = [
     "BOOLEAN",
+    "POSITIVE_INT",
     "RANDOM_STATE",
     "InstanceOf",
     "Interval",
@@ -184,6 +185,11 @@ def check_params(estimator, rules: Mapping[str, Sequence] | None = None) -> None
         if not any(_satisfies(rule, value) for rule in allowed):
             expected = " or ".join(_describe(rule) for rule in allowed)
             raise ParameterError(f"{type(estimator).__name__}: {name}={value!r}; expected {expected}")
+
+
+#: The rule most integer settings obey (an ``int`` or numpy integer >= 1, never a bool); for
+#: checks that keep their own message, e.g. ``MelConfig.n_mels must be a positive integer``.
+POSITIVE_INT = Interval(int, 1)
 
 
 def check_value(name: str, value: Any, *rules) -> Any:

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from soundad.errors import ParameterError
+from soundad.params import check_int
 from soundad.data.groups import snr_sort_key
 from soundad.evaluate import binary_labels, auc_pauc, method_columns
 from soundad.listen import listen
@@ -280,8 +281,7 @@ def plot_score_histograms(
     fig : matplotlib.figure.Figure
     """
     y, s = _labels_and_scores(y_true, scores, what="plot_score_histograms")
-    if not isinstance(bins, (int, np.integer)) or bins <= 0:
-        raise ParameterError(f"bins={bins!r}; expected a positive integer")
+    check_int("bins", bins, low=1)
     if not np.isfinite(s).all():
         raise ParameterError("plot_score_histograms: scores contain NaN/inf; expected finite")
     fig, ax = _figure_and_axes(ax, (6, 3.5))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from soundad.errors import ParameterError
+from soundad.params import check_int
 
 __all__ = ["auc_interval_widths", "clips_needed"]
 
@@ -94,8 +95,7 @@ def auc_interval_widths(
     abnormal, normal = s[y == 1], s[y == 0]
     if abnormal.size == 0 or normal.size == 0:
         raise ParameterError("need both normal and abnormal clips to bootstrap an AUC")
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 10):
-        raise ParameterError(f"n_boot={n_boot!r}; expected an integer >= 10")
+    check_int("n_boot", n_boot, low=10)
     if not 0 < level < 1:
         raise ParameterError(f"level={level!r}; expected a value in (0, 1)")
     sizes = [int(n) for n in sizes]
