@@ -66,19 +66,19 @@ class DcaseData:
 
 
 def _few(clips: pd.DataFrame, n_normal: int, n_test: int, seed: int) -> pd.DataFrame:
-    """The first section: at most ``n_normal`` source (``n_normal // 8`` target) training
-    clips and ``n_test`` test clips per (domain, label)."""
+    """The first section: at most ``n_normal`` source (``n_normal // 8`` target) normal
+    training clips and ``n_test`` test clips per (domain, label)."""
     first = clips.sort_values(_SECTION).iloc[0]
     keep = (clips[_SECTION] == first[_SECTION]).all(axis=1)
     section = clips[keep]
-    keys = ["split", "label"] + (["domain"] if "domain" in section.columns else [])
+    keys = ["label"] + (["domain"] if "domain" in section.columns else [])
     parts = []
-    for values, part in section.groupby(keys, sort=True):
-        n = n_test if values[0] == "test" else n_normal
-        if values[0] == "train" and values[-1] == "target":
-            n = max(1, n_normal // 8)
-        parts.append(part.sample(n=min(n, len(part)), random_state=seed) if len(part) > n
-                     else part)
+    for split, mask in (("test", evaluation_mask), ("train", train_normal_mask)):
+        for values, part in section[mask(section)].groupby(keys, sort=True):
+            n = n_test if split == "test" else n_normal
+            if split == "train" and values[-1] == "target":
+                n = max(1, n_normal // 8)
+            parts.append(part.sample(n=n, random_state=seed) if len(part) > n else part)
     return pd.concat(parts).sort_values("clip_id").reset_index(drop=True)
 
 

@@ -276,3 +276,33 @@ def test_layer_sentences_and_their_glue_match_the_notebook():
                       f"ch07_layer{k}_hi": float(r.hi),
                       f"ch07_layer{k}_sentence": r.sentence})
     assert numbered_values(by_layer, "ch07_layer") == glued
+
+
+# ----------------------------------------------------------------------------- data cut
+def _inline_few(clips, n_normal, n_test, seed):
+    """dcase_data's cut before it used the split masks: groups by the split string."""
+    section_keys = ["snr", "machine", "model_id"]
+    first = clips.sort_values(section_keys).iloc[0]
+    section = clips[(clips[section_keys] == first[section_keys]).all(axis=1)]
+    keys = ["split", "label"] + (["domain"] if "domain" in section.columns else [])
+    parts = []
+    for values, part in section.groupby(keys, sort=True):
+        n = n_test if values[0] == "test" else n_normal
+        if values[0] == "train" and values[-1] == "target":
+            n = max(1, n_normal // 8)
+        parts.append(part.sample(n=n, random_state=seed) if len(part) > n else part)
+    return pd.concat(parts).sort_values("clip_id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("layout", ["dcase2023", "dcase2020"])
+def test_dcase_data_cuts_a_folder_as_the_split_string_code_did(tmp_path, layout):
+    from soundad.data import read_layout
+    from soundad.data.dcase_synth import write_dcase_synthetic
+
+    root = write_dcase_synthetic(tmp_path / layout, layout=layout, machines=("fan", "valve"),
+                                 n_normal=10, n_abnormal=4, n_target_train=3,
+                                 duration=0.5, seed=1)
+    data = chapter.dcase_data(root, cache_dir=tmp_path, n_normal=4, n_abnormal=2, seed=5)
+    expected = _inline_few(read_layout(root), 4, 2, 5)
+    pd.testing.assert_frame_equal(data.clips, expected)
+    assert len(expected) < len(read_layout(root))  # the cut did cut
