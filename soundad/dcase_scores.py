@@ -38,7 +38,8 @@ from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
 from soundad.evaluate import REPEAT_COLUMN, auc_pauc, binary_labels, mcclish_pauc, method_columns
 
-__all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "official_score", "write_dcase_tables"]
+__all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "official_score", "official_scores",
+           "write_dcase_tables"]
 
 #: The pAUC range of every DCASE Task 2 edition.
 DCASE_MAX_FPR = 0.1
@@ -157,6 +158,29 @@ def official_score(table: pd.DataFrame) -> float:
         return float("nan")
     values = pd.concat([table["auc_source"], table["auc_target"], table["pauc_official"]]).dropna()
     return harmonic_mean(values)
+
+
+def official_scores(table: pd.DataFrame, *, by=("backbone", "weights")) -> pd.Series:
+    """:func:`official_score` of each method of a :func:`dcase_scores` table.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Output of :func:`dcase_scores`.
+    by : sequence of str, default=("backbone", "weights")
+        The method columns that name one method.
+
+    Returns
+    -------
+    pd.Series
+        Named ``"official score"``, indexed by ``by`` in the table's order of
+        methods; NaN for DCASE 2020 data.
+    """
+    missing = [c for c in by if c not in table.columns]
+    if missing:
+        raise DataError(f"table lacks method column(s) {', '.join(missing)}")
+    grouped = table.groupby(list(by), sort=False)
+    return grouped.apply(official_score, include_groups=False).rename("official score")
 
 
 def _hmean_of(table: pd.DataFrame, column: str) -> float:

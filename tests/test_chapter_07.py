@@ -120,6 +120,19 @@ def test_chapter07_structure_parameters_and_hidden_glue():
         node.targets[0].id for node in ast.parse(code[1].source).body}
 
 
+def test_chapter07_calls_the_package_instead_of_masks_and_loops():
+    """Split masks, example picks, pairs and glue loops live in soundad.dcase_chapter
+    (tests/test_dcase_chapter_helpers.py checks each against the code it replaced)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not re.search(r"""==\s*["'](train|test)["']""", code), "use the split masks"
+    assert "groupby(" not in code and "crosstab(" not in code and "pivot(" not in code
+    for helper in ("clip_counts", "domain_examples", "choose_networks", "domain_table",
+                   "gap_statement", "official_scores", "compare_pairs(scores, capacity_pairs",
+                   "layer_sentences", "numbered_values"):
+        assert helper in code, helper
+
+
 # ----------------------------------------------------------------------------- glued prose
 def _glued() -> dict:
     target = ROOT / "_build" / "executed" / NOTEBOOK.name
