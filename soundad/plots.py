@@ -35,6 +35,7 @@ from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limit
 
 __all__ = [
     "listen",
+    "panels",
     "place_legend",
     "plot_auc_by_snr",
     "plot_auc_heatmap",
@@ -53,6 +54,18 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
         fig = Figure(figsize=figsize, layout="constrained")
         return fig, fig.add_subplot()
     return ax.figure, ax
+
+
+def panels(nrows: int, ncols: int, *, panel_size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    """A figure of ``nrows`` x ``ncols`` panels, made outside pyplot like every figure here.
+
+    ``panel_size`` is one panel's (width, height) in inches. Returns the
+    figure and a 2-D array of its axes (always 2-D, even for one panel).
+    """
+    check_int("nrows", nrows, low=1)
+    check_int("ncols", ncols, low=1)
+    fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def _labels_and_scores(y_true, scores, *, what: str) -> tuple[np.ndarray, np.ndarray]:

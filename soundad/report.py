@@ -159,11 +159,6 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
     """
     from soundad.evaluate import mean_metric_ci
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from soundad import plots
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,10 +180,9 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
     def save(fig, name):
         with atomic_path(folder / name) as tmp:
             fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
-        plt.close(fig)
         written.append(folder / name)
 
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.6 * nrows), squeeze=False)
+    fig, axes = plots.panels(nrows, ncols, panel_size=(5.6, 3.6))
     for ax, method in zip(axes.flat, methods):
         columns = ["method", "snr", "machine", *(c for c in ("auc", "auc_lo", "auc_hi") if c in heat.columns)]
         plots.plot_auc_heatmap(heat[columns], method={"method": method}, ax=ax, title=method)
@@ -199,7 +193,7 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
     save(fig, "auc_heatmap.png")
 
     by = keys if len(groups) <= max_groups else "machine"
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.0 * ncols, 5.0 * nrows), squeeze=False)
+    fig, axes = plots.panels(nrows, ncols, panel_size=(5.0, 5.0))
     for ax, method in zip(axes.flat, methods):
         table = scores[scores["method"] == method][[*keys, "label", "score"]]
         plots.plot_roc(table, by=by, ax=ax, title=method)
@@ -209,8 +203,7 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
     fig.tight_layout()
     save(fig, "roc.png")
 
-    fig, axes = plt.subplots(len(methods), len(shown_groups), figsize=(3.6 * len(shown_groups), 2.6 * len(methods)),
-                             squeeze=False)
+    fig, axes = plots.panels(len(methods), len(shown_groups), panel_size=(3.6, 2.6))
     for row, method in zip(axes, methods):
         for ax, group in zip(row, shown_groups):
             mask = (scores["method"] == method) & (scores[keys] == group).all(axis=1)

@@ -324,3 +324,17 @@ def test_listen_cuts_resamples_and_escapes():
         listen(np.zeros((2, 100)), sr, label="stereo")
     with pytest.raises(ParameterError, match="sr"):
         listen(y, 0, label="x")
+
+
+def test_panels_are_made_outside_pyplot():
+    import matplotlib.pyplot as plt
+
+    from soundad.plots import panels
+
+    before = plt.get_fignums()
+    fig, axes = panels(2, 3, panel_size=(2.0, 1.5))
+    assert axes.shape == (2, 3)
+    assert tuple(fig.get_size_inches()) == (6.0, 3.0)
+    assert plt.get_fignums() == before  # nothing registered with pyplot: nothing to leak in a loop
+    with pytest.raises(ParameterError, match="ncols=0; expected an integer >= 1"):
+        panels(1, 0, panel_size=(1.0, 1.0))
