@@ -14,16 +14,25 @@ import socket
 import threading
 from urllib.parse import urlparse
 
-__all__ = ["OFFLINE_ENV", "is_reachable", "offline"]
+__all__ = ["OFFLINE_ENV", "env_flag", "is_reachable", "offline"]
 
 #: Environment variable that, when set to a true value, keeps soundad off the network.
 OFFLINE_ENV = "SOUNDAD_OFFLINE"
 _FALSE = ("", "0", "false", "no", "off")
 
 
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is switched on.
+
+    Unset, ``""``, ``0``, ``false``, ``no`` and ``off`` (any case) are off;
+    anything else is on. Every ``SOUNDAD_*`` switch reads its value here.
+    """
+    return os.environ.get(name, "").strip().lower() not in _FALSE
+
+
 def offline() -> bool:
     """True when ``$SOUNDAD_OFFLINE`` forbids downloads (unset, ``0``, ``false``, ``no``, ``off`` allow them)."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in _FALSE
+    return env_flag(OFFLINE_ENV)
 
 
 def is_reachable(url: str, *, timeout: float = 3.0) -> bool:

@@ -108,3 +108,16 @@ def test_offline_true_spellings_keep_auto_off_the_network(server, tmp_path, monk
     with pytest.warns(UserWarning, match="SOUNDAD_OFFLINE"):
         src = resolve_data("auto", cache_dir=tmp_path, base_url=server.base_url)
     assert src.kind == "embedded" and server.requests == []
+
+
+@pytest.mark.parametrize("value, on", [("", False), ("0", False), ("false", False), ("No", False), ("off", False),
+                                       ("1", True), ("true", True), ("yes", True)])
+def test_every_soundad_switch_reads_its_value_one_way(monkeypatch, value, on):
+    from soundad.network import env_flag, offline
+
+    monkeypatch.setenv("SOUNDAD_DEBUG", value)
+    assert env_flag("SOUNDAD_DEBUG") is on
+    monkeypatch.setenv("SOUNDAD_OFFLINE", value)
+    assert offline() is on  # the offline rule is the same switch
+    monkeypatch.delenv("SOUNDAD_DEBUG")
+    assert env_flag("SOUNDAD_DEBUG") is False

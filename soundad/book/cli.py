@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from soundad.book.build import book_config, build_book, stage_executed_book, wri
 from soundad.book.layout import find_root, list_notebooks
 from soundad.book.runs import ci_parameters, execute_notebooks
 from soundad.errors import ParameterError
+from soundad.network import env_flag
 from soundad.publish import STUDENT_DIR, finish_student_book, set_repository_url
 
 __all__ = ["build_parser", "main", "run"]
@@ -121,7 +121,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors are raised (see :func:`run` for the one-line messages)."""
     args = build_parser().parse_args(argv)
-    instructor = getattr(args, "instructor", False) or os.environ.get("SOUNDAD_INSTRUCTOR", "") not in {"", "0"}
+    instructor = getattr(args, "instructor", False) or env_flag("SOUNDAD_INSTRUCTOR")
     return COMMANDS[args.command](args, find_root(), instructor)
 
 

@@ -39,7 +39,6 @@ Chapter 06 of the book walks through every subcommand.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from typing import Callable, Sequence
@@ -50,6 +49,7 @@ from soundad.cli.data_commands import add_download, add_synth
 from soundad.cli.extract_command import add_extract
 from soundad.cli.reproduce_command import add_reproduce
 from soundad.cli_errors import run_guarded, show_warnings_as_lines
+from soundad.network import env_flag
 
 __all__ = ["build_parser", "main"]
 
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``soundad`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     argv = join_signed_values(list(sys.argv[1:] if argv is None else argv))
-    debug = "--debug" in argv or os.environ.get("SOUNDAD_DEBUG", "") not in ("", "0")
+    debug = "--debug" in argv or env_flag("SOUNDAD_DEBUG")
     argv = [a for a in argv if a != "--debug"]  # accepted before or after the subcommand
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
