@@ -27,7 +27,7 @@ import torch
 
 from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig, compute_mel, sliding_windows
-from soundad.front_end import ClipAudio
+from soundad.front_end import ClipAudio, ClipChunks
 
 __all__ = ["clip_windows", "ClipWindows", "CLIPS_PER_ITEM", "make_loader", "windows_on_device",
            "limit_blas_threads"]
@@ -68,7 +68,7 @@ def clip_windows(
         raise ParameterError(f"{os.fspath(path)!r}: {err}") from None
 
 
-class ClipWindows(torch.utils.data.Dataset):
+class ClipWindows(ClipChunks):
     """Dataset over chunks of clips: item ``k`` holds clips ``k*c .. k*c+c-1`` (``c = clips_per_item``).
 
     An item is ``(first clip index, rows per clip [shape=(c,)], windows [shape=(sum(rows), n_mels,
@@ -76,18 +76,9 @@ class ClipWindows(torch.utils.data.Dataset):
     consumes thousands of clips per second, pays the inter-process hand-over once per chunk.
     """
 
-    def __init__(self, paths, *, mel, window, channel, clips_per_item: int = 1):
-        self.paths = list(paths)
-        self.mel, self.window, self.channel = mel, window, channel
-        self.clips_per_item = max(1, int(clips_per_item))
-
-    def __len__(self) -> int:
-        return -(-len(self.paths) // self.clips_per_item)
-
     def __getitem__(self, item: int):
-        first = item * self.clips_per_item
-        arrays = [clip_windows(path, mel=self.mel, window=self.window, channel=self.channel)
-                  for path in self.paths[first:first + self.clips_per_item]]
+        first, paths = self.chunk(item)
+        arrays = [clip_windows(path, mel=self.mel, window=self.window, channel=self.channel) for path in paths]
         rows = torch.tensor([len(a) for a in arrays], dtype=torch.int64)
         windows = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
         return first, rows, torch.from_numpy(windows)

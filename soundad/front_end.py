@@ -27,7 +27,7 @@ from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig
 from soundad.params import Options, check_int, check_value
 
-__all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "measure_front_ends"]
+__all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "ClipChunks", "measure_front_ends"]
 
 FRONT_ENDS = ("auto", "librosa", "torch")
 
@@ -43,7 +43,28 @@ def resolve_front_end(front_end: str, device: torch.device) -> str:
     return CPU_DEFAULT if device.type == "cpu" else "torch"
 
 
-class ClipAudio(torch.utils.data.Dataset):
+class ClipChunks(torch.utils.data.Dataset):
+    """A dataset over chunks of clips: item ``k`` holds clips ``k*c .. k*c+c-1`` (``c = clips_per_item``).
+
+    Subclasses say what an item holds (:meth:`__getitem__`, using :meth:`chunk`).
+    """
+
+    def __init__(self, paths: Sequence[str], *, mel: MelConfig, window: WindowConfig, channel,
+                 clips_per_item: int = 1):
+        self.paths = list(paths)
+        self.mel, self.window, self.channel = mel, window, channel
+        self.clips_per_item = max(1, int(clips_per_item))
+
+    def __len__(self) -> int:
+        return -(-len(self.paths) // self.clips_per_item)
+
+    def chunk(self, item: int) -> tuple[int, list[str]]:
+        """Index of the chunk's first clip, and the chunk's paths."""
+        first = item * self.clips_per_item
+        return first, self.paths[first:first + self.clips_per_item]
+
+
+class ClipAudio(ClipChunks):
     """Decoded clips in chunks, for the torch front end: item ``k`` holds clips ``k*c .. k*c+c-1``.
 
     An item is ``(first clip index, sample rates [list of int], audio [list of float32
@@ -62,19 +83,14 @@ class ClipAudio(torch.utils.data.Dataset):
 
     def __init__(self, paths: Sequence[str], *, mel: MelConfig, window: WindowConfig, channel,
                  clips_per_item: int = 8):
-        self.paths = list(paths)
-        self.mel, self.window, self.channel = mel, window, channel
-        self.clips_per_item = max(1, int(clips_per_item))
-
-    def __len__(self) -> int:
-        return -(-len(self.paths) // self.clips_per_item)
+        super().__init__(paths, mel=mel, window=window, channel=channel, clips_per_item=clips_per_item)
 
     def __getitem__(self, item: int):
         from soundad.data import load_audio
 
-        first = item * self.clips_per_item
+        first, paths = self.chunk(item)
         rates, audio = [], []
-        for path in self.paths[first:first + self.clips_per_item]:
+        for path in paths:
             y, sr = load_audio(path, channel=self.channel)
             n = int(np.ceil(len(y) * self.mel.sr / sr))  # length after resampling
             frames = 1 + n // self.mel.hop_length
