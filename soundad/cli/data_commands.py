@@ -93,7 +93,7 @@ def add_synth(sub) -> None:
         help="write synthetic machine sounds in MIMII's directory layout",
         description=(
             "Write deterministic synthetic machine sounds as 16-bit 16 kHz WAVs in MIMII's layout "
-            "OUT/<snr>/<machine>/<id>/{normal,abnormal}/NNNNNNNN.wav "
+            "OUT/<snr>/<machine>/<model_id>/{normal,abnormal}/NNNNNNNN.wav "
             "(soundad.data.write_synthetic_dataset), then print the clip counts read back."
         ),
     )
