@@ -19,12 +19,10 @@ __all__ = ["add_download", "add_synth", "cmd_download", "cmd_synth", "print_coun
 
 def print_counts(root: Path) -> None:
     """Print clips per (snr, machine, model_id, label) as read back by ``read_layout``."""
-    from soundad.data import read_layout
+    from soundad.data import GROUP_COLUMNS, read_layout
 
     clips = read_layout(root)
-    counts = (
-        clips.groupby(["snr", "machine", "model_id", "label"]).size().unstack("label", fill_value=0)
-    )
+    counts = clips.groupby([*GROUP_COLUMNS, "label"]).size().unstack("label", fill_value=0)
     for column in ("normal", "abnormal"):
         if column not in counts.columns:
             counts[column] = 0
