@@ -10,10 +10,8 @@ test can read them back.
 
 from __future__ import annotations
 
-import math
-
 from soundad.errors import ParameterError
-from soundad.prose import difference_sentence, interval
+from soundad.prose import check_interval, difference_sentence, interval
 
 __all__ = [
     "comparison_sentence",
@@ -21,14 +19,6 @@ __all__ = [
     "noise_sentence",
     "settle_sentence",
 ]
-
-
-def _check_interval(estimate: float, lo: float, hi: float) -> None:
-    values = (estimate, lo, hi)
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-        raise ParameterError(f"estimate/lo/hi must be finite numbers, got {values!r}")
-    if not lo <= hi:
-        raise ParameterError(f"interval [{lo}, {hi}] is reversed; expected lo <= hi")
 
 
 def _interval(estimate: float, lo: float, hi: float, digits: int) -> str:
@@ -100,7 +90,7 @@ def verdict_sentence(row, *, digits: int = 3) -> str:
             "or 'not testable here'"
         )
     estimate, lo, hi = float(row["estimate"]), float(row["lo"]), float(row["hi"])
-    _check_interval(estimate, lo, hi)
+    check_interval(estimate, lo, hi)
     return (f"{head} is {_VERDICT_WORDS[verdict]}. The estimate is "
             f"{_interval(estimate, lo, hi, digits)}.")
 
@@ -120,7 +110,7 @@ def noise_sentence(estimate: float, lo: float, hi: float, *, n_clips: int,
         difference of this size (see :func:`soundad.sample_size.clips_needed`);
         None when the estimate is zero.
     """
-    _check_interval(estimate, lo, hi)
+    check_interval(estimate, lo, hi)
     half = (hi - lo) / 2
     text = (f"On {n_clips} test clips, differences in AUC smaller than about "
             f"{half:.{digits}f} cannot be told from noise.")

@@ -14,10 +14,11 @@ import pandas as pd
 
 from soundad.errors import ParameterError
 
-__all__ = ["interval", "auc_sentence", "difference_sentence", "interval_columns"]
+__all__ = ["auc_sentence", "check_interval", "difference_sentence", "interval", "interval_columns"]
 
 
-def _check(value: float, lo: float, hi: float) -> None:
+def check_interval(value: float, lo: float, hi: float) -> None:
+    """Raise ``ParameterError`` unless ``value``, ``lo`` and ``hi`` are finite numbers with ``lo <= hi``."""
     numbers = (value, lo, hi)
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
         raise ParameterError(f"value, lo and hi must be finite numbers, got {numbers}")
@@ -27,7 +28,7 @@ def _check(value: float, lo: float, hi: float) -> None:
 
 def interval(value: float, lo: float, hi: float, *, digits: int = 2, sign: bool = False) -> str:
     """``"0.72 [0.55, 0.88]"``; with ``sign=True`` every number carries its sign."""
-    _check(value, lo, hi)
+    check_interval(value, lo, hi)
     spec = f"{'+' if sign else ''}.{digits}f"
     return f"{value:{spec}} [{lo:{spec}}, {hi:{spec}}]"
 
@@ -39,7 +40,7 @@ def auc_sentence(subject: str, auc: float, lo: float, hi: float, *, n_clips: int
     Example: ``"The clip's loudness as an anomaly score: AUC 0.61 [0.42, 0.79]
     (95 % interval, 40 clips): within noise of chance (0.5)."``
     """
-    _check(auc, lo, hi)
+    check_interval(auc, lo, hi)
     if lo > 0.5:
         verdict = "better than chance (0.5)"
     elif hi < 0.5:
@@ -58,7 +59,7 @@ def difference_sentence(a_label: str, b_label: str, estimate: float, lo: float, 
     Example: ``"ImageNet minus random weights: AUC +0.03 [-0.12, +0.18]
     (95 % interval, 30 test clips): the difference is within noise."``
     """
-    _check(estimate, lo, hi)
+    check_interval(estimate, lo, hi)
     if lo > 0:
         verdict = f"the interval excludes 0, in favour of {a_label}"
     elif hi < 0:
