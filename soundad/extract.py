@@ -122,11 +122,11 @@ def config_from(config: BackboneConfig | None, keywords: dict) -> BackboneConfig
         return BackboneConfig(**keywords)
     if not isinstance(config, BackboneConfig):
         raise ParameterError(f"config must be a soundad.backbones.BackboneConfig, got {type(config).__name__}")
-    given = [k for k, v in keywords.items() if v is not getattr(_DEFAULT, k) and v != getattr(_DEFAULT, k)]
+    given = {k: v for k, v in keywords.items() if v is not getattr(_DEFAULT, k) and v != getattr(_DEFAULT, k)}
     if given:
-        keyword = "backbone" if given[0] == "name" else given[0]
+        changes = ", ".join(f"{k}={v!r}" for k, v in given.items())
         raise ParameterError(f"extract_features(config=...) takes {', '.join(given)} from the config, not as "
-                             f"keywords; pass config=config.replace({given[0]}=...) instead (keyword {keyword}=)")
+                             f"keywords; pass config=config.replace({changes}) instead")
     return config
 
 
