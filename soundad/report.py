@@ -11,12 +11,13 @@ import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from soundad._io import atomic_path, atomic_write_text
 from soundad.data.groups import GROUP_COLUMNS
 
-__all__ = ["auc_by_snr", "beside_published", "draw_figures", "interval_table", "spread_over_splits", "write_summary"]
+__all__ = ["auc_by_snr", "beside_dcase2020", "beside_published", "draw_figures", "interval_table", "spread_over_splits", "write_summary"]
 
 
 def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Sequence[str] = (),
@@ -293,3 +294,35 @@ def beside_published(ours: pd.DataFrame, published: pd.DataFrame, *, source: str
         rows.append({"source": source, "method": method, "machine": row.machine, "model_id": row.model_id,
                      "snr": row.snr, "AUC": f"{row.auc:.3f}"})
     return pd.DataFrame(rows, columns=["source", "method", "machine", "model_id", "snr", "AUC"])
+
+
+def beside_dcase2020(results: pd.DataFrame, *, backbone: str = "dense_ae",
+                     label: str = "this run: dense AE") -> pd.DataFrame:
+    """The DCASE 2020 Task 2 baseline's published means above this run's, per machine type.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        results.csv of :func:`soundad.reproduce.run_grid`; the rows of
+        ``backbone`` (the dense autoencoder, DCASE's baseline) are used.
+    backbone, label : str
+        Which rows, and how they are labelled in ``source``.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``machine, auc, pauc, source``: published rows first, then this run's
+        mean AUC and mean McClish-corrected pAUC (as DCASE publishes it) over
+        its groups and repeated splits.
+    """
+    from soundad.evaluate import mcclish_pauc
+    from soundad.published import dcase2020_baseline
+
+    published = dcase2020_baseline().drop(columns="citation")
+    published["source"] = "published: DCASE 2020 Task 2 baseline (dev. set mean)"
+    ours = results[results["backbone"] == backbone]
+    mine = pd.DataFrame([{
+        "source": label, "machine": machine, "auc": part["auc"].mean(),
+        "pauc": float(np.mean([mcclish_pauc(p) for p in part["pauc"]])),
+    } for machine, part in ours.groupby("machine")], columns=["source", "machine", "auc", "pauc"])
+    return pd.concat([published, mine], ignore_index=True)

@@ -103,3 +103,29 @@ def test_beside_published_keeps_the_machines_of_the_run():
     assert table.iloc[-1]["machine"] == "fan" and table.iloc[-1]["AUC"] == "0.650"
     elsewhere = beside_published(ours.assign(machine="valve"), published, source="p", method="m")
     assert list(elsewhere["machine"][elsewhere["source"] == "p"]) == ["fan", "pump"]  # none shared: all shown
+
+
+def test_beside_dcase2020_is_the_chapter_06_table():
+    from soundad.evaluate import mcclish_pauc
+    from soundad.published import dcase2020_baseline
+    from soundad.report import beside_dcase2020
+
+    results = pd.DataFrame({
+        "backbone": ["dense_ae", "dense_ae", "dense_ae", "efficientnet_lite0"],
+        "machine": ["fan", "fan", "valve", "fan"],
+        "auc": [0.6, 0.8, 0.55, 0.9],
+        "pauc": [0.52, 0.58, 0.51, 0.7],
+    })
+    table = beside_dcase2020(results)
+    # what chapter 06 computed inline before
+    dcase = dcase2020_baseline()
+    dcase["source"] = "published: DCASE 2020 Task 2 baseline (dev. set mean)"
+    dense = results[results["backbone"] == "dense_ae"]
+    mine = pd.DataFrame([{
+        "source": "this run: dense AE", "machine": machine,
+        "auc": part["auc"].mean(),
+        "pauc": float(np.mean([mcclish_pauc(p) for p in part["pauc"]])),
+    } for machine, part in dense.groupby("machine")])
+    expected = pd.concat([dcase.drop(columns="citation"), mine], ignore_index=True)
+    pd.testing.assert_frame_equal(table, expected)
+    assert table["source"].str.startswith("this run").sum() == 2  # fan and valve, not the transfer row
