@@ -85,7 +85,7 @@ from soundad.backbones import BackboneConfig
 from soundad.clip_loader import clip_windows, limit_blas_threads, make_loader, windows_on_device
 from soundad.data import check_clip_headers
 from soundad.errors import DataError, ParameterError
-from soundad.extract_cache import CachePlan, CacheWriter, plan_clips
+from soundad.extract_cache import CachePlan, CacheWriter, plan_clips, read_pack, write_pack
 from soundad.extract_loop import BatchLoop, LoadedModel, Progress, load_model
 from soundad.extract_settings import (
     ExtractionSettings,
@@ -198,15 +198,33 @@ def extract_features(
     config = config_from(config, keywords)
     settings = resolve_settings(config, mel=mel, window=window, image=image, channel=channel)
     ids, paths = clip_table(clips)
-    check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     cache_settings = settings.cache_settings()
+    packed = read_pack(paths, cache_settings, cache_dir=cache_dir, verify=verify_cache)
+    if packed is not None:  # a rerun of the same clips: one file, nothing else read
+        features, counts = packed
+        return assemble_features(ids, features, counts, settings, cache_settings, n_cached=len(ids),
+                                 stats=ComputeStats(), start=start)
+    rates = check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     plan = plan_clips(paths, cache_settings, mel=mel, window=window, cache_dir=cache_dir, verify=verify_cache)
     bar = Progress.of_plan(plan, desc=f"{config.name} ({settings.weights_tag})", enabled=progress, start=start)
     try:
         stats = compute_missing(plan, paths, settings, seed=seed, progress=bar)
     finally:
         bar.close()
-    return assemble_features(ids, plan, settings, cache_settings, stats=stats, start=start, cache_dir=cache_dir)
+    # a pack hit skips the header check, so only runs it had nothing to say about get a pack
+    return finish_run(ids, plan, settings, cache_settings, stats=stats, start=start, cache_dir=cache_dir,
+                      pack=rates == {mel.sr: len(paths)})
+
+
+def finish_run(ids: list[str], plan: CachePlan, settings: ExtractionSettings, cache_settings: dict, *,
+               stats: ComputeStats, start: float, cache_dir, pack: bool) -> WindowFeatures:
+    """Stack the clips' features in order, store them as one pack if ``pack``, and wrap them up."""
+    n_cached = plan.n_cached
+    features, counts = stack_clips(plan.features, cache_dir=cache_dir)
+    if pack:
+        write_pack(plan, features, counts)
+    return assemble_features(ids, features, counts, settings, cache_settings, n_cached=n_cached, stats=stats,
+                             start=start)
 
 
 def clip_table(clips) -> tuple[list[str], list[str]]:
@@ -313,11 +331,11 @@ def stack_clips(per_clip: list, *, cache_dir) -> tuple[np.ndarray, list[int]]:
     return features, counts
 
 
-def assemble_features(ids: list[str], plan: CachePlan, settings: ExtractionSettings, cache_settings: dict, *,
-                      stats: ComputeStats, start: float, cache_dir) -> WindowFeatures:
-    """The run's :class:`WindowFeatures`: every clip's rows in order, the settings and the statistics."""
-    n_clips, n_cached, from_cache = len(plan.features), plan.n_cached, not plan.todo
-    features, counts = stack_clips(plan.features, cache_dir=cache_dir)
+def assemble_features(ids: list[str], features: np.ndarray, counts: list[int], settings: ExtractionSettings,
+                      cache_settings: dict, *, n_cached: int, stats: ComputeStats, start: float) -> WindowFeatures:
+    """The run's :class:`WindowFeatures` from every clip's rows in order, the settings and the statistics."""
+    n_clips = len(ids)
+    from_cache = n_cached == n_clips
     clip_ids = np.repeat(np.asarray(ids, dtype=object), counts)
     clip_ids = clip_ids.astype(str) if clip_ids.size else np.array([], dtype=str)
     window_index = np.concatenate([np.arange(count, dtype=np.int64) for count in counts])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -20,11 +21,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from soundad.cache import FeatureCache
+from soundad.cache_packs import PackStore, run_key
 from soundad.errors import DataError
 from soundad.features import MelConfig, WindowConfig
-from soundad.fingerprints import FingerprintIndex
+from soundad.fingerprints import INDEX_NAME, FingerprintIndex
 
-__all__ = ["CachePlan", "plan_clips", "expected_windows", "CacheWriter"]
+__all__ = ["CachePlan", "plan_clips", "expected_windows", "CacheWriter", "read_pack", "write_pack"]
 
 
 @dataclass
@@ -120,6 +122,42 @@ def plan_clips(paths: list[str], settings: Mapping[str, Any], *, mel: MelConfig,
     features = [feats for _, feats in found]
     return CachePlan(features=features, fingerprints=[fingerprint for fingerprint, _ in found], cache=cache,
                      todo=[i for i, feats in enumerate(features) if feats is None])
+
+
+def read_pack(paths: list[str], settings: Mapping[str, Any], *, cache_dir: str | os.PathLike | None,
+              verify: bool = False) -> tuple[np.ndarray, list[int]] | None:
+    """The whole run's features from one pack (:mod:`soundad.cache_packs`), or None.
+
+    None unless there is a cache, ``verify`` is off, every file's fingerprint
+    is in the memo (a ``stat`` each, nothing hashed) and a pack for exactly
+    these clips exists and passes its checks. A file that cannot be stat'ed
+    also gives None: the full path reports it.
+
+    Returns
+    -------
+    (features [shape=(N, D), float32], rows per clip) or None
+    """
+    if cache_dir is None or verify or not (Path(cache_dir) / INDEX_NAME).is_file():
+        return None
+    index = FingerprintIndex(cache_dir)
+    fingerprints = []
+    for path in paths:
+        try:
+            known = index.known(path)
+        except OSError:
+            return None
+        if known is None:
+            return None
+        fingerprints.append(known)
+    cache = FeatureCache(cache_dir, settings)
+    return PackStore(cache).load(run_key(cache, fingerprints))
+
+
+def write_pack(plan: CachePlan, features: np.ndarray, counts: list[int]) -> None:
+    """Store a finished run's features as one pack for the next rerun (nothing without a cache)."""
+    if plan.cache is None or not len(counts):
+        return
+    PackStore(plan.cache).save(run_key(plan.cache, plan.fingerprints), features, counts)
 
 
 class CacheWriter:

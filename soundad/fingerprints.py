@@ -127,6 +127,21 @@ class FingerprintIndex:
                 self.misses += 1
         return value
 
+    def known(self, path: str | os.PathLike) -> str | None:
+        """The remembered fingerprint of ``path`` (one ``stat``), or None if it would need hashing.
+
+        Always None with ``verify=True``.
+
+        Raises
+        ------
+        OSError
+            The file cannot be stat'ed.
+        """
+        if self.verify:
+            return None
+        identity = file_identity(path)
+        return self._known.get(identity) or self._new.get(identity)
+
     def save(self) -> None:
         """Merge the new fingerprints into the index on disk (atomically); nothing to do if none."""
         with self._lock:

@@ -100,3 +100,53 @@ def test_naive_loop_clips_default_to_at_most_sixteen(tmp_path):
     report = run_bench(backbones=("resnet18",), device="cpu", n_clips=2, duration=3.0, image_size=32,
                        batch_size=4, repeats=1, gemm_size=128, rss=False, progress=False)
     assert report["meta"]["naive_clips"] == 2 and report["meta"]["n_clips"] == 2
+
+
+def test_forward_steps_time_each_option_on_top_of_the_last(tmp_path):
+    from soundad.bench import forward_steps, steps_for
+
+    rows = forward_steps("resnet18", device="cpu", batch_size=2, image_size=32, repeats=1, gemm_size=64)
+    assert [r["step"] for r in rows] == [s.label for s in steps_for("cpu")]
+    assert math.isnan(rows[0]["vs_previous"])
+    for prev, row in zip(rows, rows[1:]):
+        assert row["vs_previous"] == pytest.approx(row["windows_per_second"] / prev["windows_per_second"])
+    for row in rows:
+        assert row["windows_per_second"] > 0 and row["gflops"] > 0 and row["setup_s"] >= 0
+        assert row["vs_gemm"] == pytest.approx(row["gflops"] / row["gemm_gflops"])
+
+
+def test_cuda_steps_add_autocast_graph_replay_and_compile():
+    from soundad.bench import steps_for
+
+    steps = steps_for("cuda", compile_modes=("reduce-overhead", "max-autotune"))
+    assert [s.autocast for s in steps] == [False, False, False, True, True, True, True]
+    assert [s.cuda_graph for s in steps].index(True) == 4
+    assert [s.compile_mode for s in steps][-2:] == ["reduce-overhead", "max-autotune"]
+    assert not any(s.cpu_fusion for s in steps)
+
+
+def test_cli_bench_steps_prints_the_ladder(tmp_path, capsys):
+    from soundad.cli import main
+
+    rc = main(["bench", "--steps", "--backbones", "resnet18", "--device", "cpu", "--image-size", "32",
+               "--batch-size", "2", "--repeats", "1", "--json", str(tmp_path / "s.json"), "-q"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "+ BatchNorm folded" in printed and "x GEMM" in printed
+    rows = json.loads((tmp_path / "s.json").read_text())["steps"]
+    assert [r["backbone"] for r in rows] == ["resnet18"] * 4
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+def test_forward_steps_on_cuda():
+    from soundad.bench import forward_steps
+
+    rows = forward_steps("resnet18", device="cuda", batch_size=8, image_size=64, repeats=1, compile_modes=())
+    assert len(rows) == 5 and all(r["windows_per_second"] > 0 for r in rows)
+
+
+def test_bench_records_its_cuda_options_and_ignores_them_on_cpu(tmp_path):
+    with pytest.warns(UserWarning, match="CUDA only"):
+        report = run_bench(backbones=("resnet18",), device="cpu", n_clips=1, duration=3.0, image_size=32,
+                           batch_size=4, repeats=1, gemm_size=64, rss=False, autocast=True, progress=False)
+    assert report["meta"]["autocast"] is False and report["meta"]["compile_mode"] is None

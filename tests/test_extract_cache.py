@@ -19,6 +19,14 @@ def clips(tmp_path):
     return write_clips(tmp_path / "audio")
 
 
+def drop_packs(cache):
+    """Delete the whole-run packs (soundad.cache_packs), so that a rerun reads the per-clip entries."""
+    import shutil
+
+    for packs in cache.rglob("packs"):
+        shutil.rmtree(packs)
+
+
 def forbid_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the backbone must not be loaded on a warm run")
@@ -58,6 +66,7 @@ def test_changed_audio_and_changed_settings_miss(clips, tmp_path):
 def test_corrupt_entry_is_detected_and_recomputed(clips, tmp_path, damage):
     cache = tmp_path / "cache"
     cold = soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    drop_packs(cache)
     entry = sorted(cache.rglob("*.npy"))[0]
     if damage == "truncate":
         entry.write_bytes(entry.read_bytes()[:100])
@@ -129,5 +138,9 @@ def test_headers_are_read_again_only_for_cache_hits(clips, tmp_path, monkeypatch
     cache = tmp_path / "cache"
     soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
     assert read == []  # every clip was a miss: its header was read once, by check_clip_headers
+    drop_packs(cache)
     warm = soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
     assert warm.from_cache and sorted(read) == sorted(clips["path"])  # hits check their window count
+    read.clear()
+    packed = soundad.extract.extract_features(clips, cache_dir=cache, batch_size=8, num_workers=0, **FAST)
+    assert packed.from_cache and read == []  # the pack the warm run wrote: no header read at all

@@ -128,3 +128,42 @@ def test_backbone_features_agree_between_front_ends(mimii_audio):
     rel = np.linalg.norm(got.features - ref.features, axis=1) / np.linalg.norm(ref.features, axis=1)
     assert np.median(rel) < 1e-4
     assert rel.max() < 1e-3
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+
+
+@needs_cuda
+@pytest.mark.parametrize("config", [MelConfig(), MelConfig(n_fft=512, hop_length=160, n_mels=64, fmax=7000.0,
+                                                           top_db=60.0)])
+def test_mel_db_on_cuda_matches_librosa(config):
+    rng = np.random.default_rng(3)
+    y = (rng.standard_normal(160000) * np.linspace(0.01, 1, 160000)).astype(np.float32)  # 10 s
+    got = mel_db(torch.from_numpy(y).cuda(), config=config)
+    assert got.is_cuda
+    np.testing.assert_allclose(got.cpu().numpy(), compute_mel(y, sr=16000, config=config), atol=1e-3)
+
+
+@needs_cuda
+def test_batched_windows_on_cuda_match_the_cpu():
+    rng = np.random.default_rng(4)
+    clips = [rng.standard_normal(n).astype(np.float32) for n in (40000, 80000)]
+    cpu, rows = batched_clip_windows([torch.from_numpy(c) for c in clips], sr=[16000, 32000])
+    gpu, gpu_rows = batched_clip_windows([torch.from_numpy(c).cuda() for c in clips], sr=[16000, 32000])
+    assert gpu_rows == rows and gpu.is_cuda
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-3, rtol=0)
+
+
+@needs_cuda
+def test_backbone_features_agree_between_front_ends_on_cuda(tmp_path):
+    """As on the CPU: the device front end gives the librosa one's features within 1e-4 (median)."""
+    from soundad.extract import extract_features
+    from test_extract import write_clips
+
+    clips = write_clips(tmp_path / "audio", n=3, seconds=4.0)
+    kw = dict(backbone="efficientnet_lite0", weights="imagenet", device="cuda", progress=False)
+    ref = extract_features(clips, front_end="librosa", **kw)
+    got = extract_features(clips, front_end="torch", **kw)
+    rel = np.linalg.norm(got.features - ref.features, axis=1) / np.linalg.norm(ref.features, axis=1)
+    assert np.median(rel) < 1e-4
+    assert rel.max() < 1e-3

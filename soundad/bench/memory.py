@@ -34,16 +34,17 @@ def rss_child(argv: Sequence[str]) -> None:
                    image=ImageConfig(**spec["image"]))
     with tempfile.TemporaryDirectory() as cache:
         extract_random(clips, backbone=spec["backbone"], device=spec["device"], batch_size=spec["batch_size"],
-                       cache_dir=cache, **configs)
+                       cache_dir=cache, autocast=spec["autocast"], compile_mode=spec["compile_mode"], **configs)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
     print(json.dumps({"peak_rss_bytes": int(peak) * scale, "n_clips": int(len(clips))}))
 
 
 def measure_rss(*, data: Path, n_clips: int, backbone: str, mel, window, image, device: str,
-                batch_size: int) -> dict:
+                batch_size: int, autocast: bool = False, compile_mode: str | None = None) -> dict:
     """``{"peak_rss_bytes", "n_clips"}`` of a pipeline run over the first ``n_clips`` under ``data``."""
     spec = dict(data=str(data), n_clips=n_clips, backbone=backbone, device=device, batch_size=batch_size,
+                autocast=autocast, compile_mode=compile_mode,
                 mel=dataclasses.asdict(mel), window=dataclasses.asdict(window), image=dataclasses.asdict(image))
     code = "import sys; from soundad.bench.memory import rss_child; rss_child(sys.argv[1:])"
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,

@@ -39,12 +39,14 @@ def prepare_clips(data, *, n_clips: int, duration: float, seed: int, workdir: Pa
     return root, read_layout(root)
 
 
-def extract_random(clips, *, backbone: str, mel, window, image, device: str, batch_size: int, cache_dir):
+def extract_random(clips, *, backbone: str, mel, window, image, device: str, batch_size: int, cache_dir,
+                   autocast: bool = False, compile_mode: str | None = None):
     """:func:`soundad.extract.extract_features` with random weights (speed does not depend on them)."""
     from soundad.extract import extract_features
 
     return extract_features(clips, backbone=backbone, weights="random", mel=mel, window=window, image=image,
-                            device=device, batch_size=batch_size, cache_dir=cache_dir, progress=False)
+                            device=device, batch_size=batch_size, cache_dir=cache_dir, progress=False,
+                            autocast=autocast, compile_mode=compile_mode)
 
 
 def naive_loop(clips: pd.DataFrame, *, model, image, mel, window, device: str) -> int:

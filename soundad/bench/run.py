@@ -50,17 +50,25 @@ class BenchPlan:
     window: Any
     image: Any
     log: Callable[[str], None]
+    autocast: bool = False
+    compile_mode: str | None = None
 
     @property
     def configs(self) -> dict:
         """``mel``, ``window`` and ``image`` as keywords of the feature stage."""
         return dict(mel=self.mel, window=self.window, image=self.image)
 
+    @property
+    def cuda_options(self) -> dict:
+        """``autocast`` and ``compile_mode``: the CUDA forward options of the forward pass and the pipeline."""
+        return dict(autocast=self.autocast, compile_mode=self.compile_mode)
+
 
 def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_DURATION, batch_size=None,
                repeats=3, seed=0, mel=None, window=None, image=None, image_size=None,
-               progress=True) -> BenchPlan:
+               autocast=False, compile_mode=None, progress=True) -> BenchPlan:
     """Check the bench's arguments and fill in the device's defaults; nothing is measured."""
+    from soundad.cuda_forward import cuda_options
     from soundad.extract import default_batch_size
     from soundad.features import ImageConfig, MelConfig, WindowConfig
 
@@ -72,6 +80,7 @@ def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_D
     if image_size:
         image = dataclasses.replace(image, size=check_int("image_size", image_size, low=1))
     log = (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    autocast, compile_mode = cuda_options(dev, autocast=autocast, compile_mode=compile_mode)
     return BenchPlan(
         device=dev.type, n_clips=n_clips,
         naive_clips=check_int("naive_clips", min(n_clips, 16) if naive_clips is None else naive_clips, low=1),
@@ -79,7 +88,7 @@ def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_D
         batch_size=check_int("batch_size", default_batch_size(dev) if batch_size is None else batch_size, low=1),
         repeats=check_int("repeats", repeats, low=1), seed=seed,
         mel=mel if mel is not None else MelConfig(), window=window if window is not None else WindowConfig(),
-        image=image, log=log)
+        image=image, log=log, autocast=autocast, compile_mode=compile_mode)
 
 
 def _meta(plan: BenchPlan, *, data, gemm_size: int) -> dict:
@@ -92,7 +101,7 @@ def _meta(plan: BenchPlan, *, data, gemm_size: int) -> dict:
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "python": platform.python_version(), "n_clips": plan.n_clips, "naive_clips": plan.naive_clips,
         "duration_s": plan.duration, "batch_size": plan.batch_size, "image_size": plan.image.size,
-        "gemm_size": gemm_size, "repeats": plan.repeats, "weights": "random",
+        "gemm_size": gemm_size, "repeats": plan.repeats, "weights": "random", **plan.cuda_options,
         "data": str(data) if data is not None else "synthetic",
     }
 
@@ -109,7 +118,7 @@ def _forward_model(name: str, plan: BenchPlan):
 def _forward_once(model, plan: BenchPlan) -> float:
     """One timed forward measurement (>= 64 windows back to back) [windows/s]."""
     return measure_forward(model, image_size=plan.image.size, batch_size=plan.batch_size, device=plan.device,
-                           repeats=1, seed=plan.seed)
+                           repeats=1, seed=plan.seed, **plan.cuda_options)
 
 
 def _pipeline(name: str, clips, plan: BenchPlan, workdir: Path, index: int) -> dict:
@@ -120,7 +129,7 @@ def _pipeline(name: str, clips, plan: BenchPlan, workdir: Path, index: int) -> d
     drifts over a minute, the pipeline/forward ratio then compares runs made
     at the same time rather than a fast minute with a slow one.
     """
-    run = dict(backbone=name, device=plan.device, batch_size=plan.batch_size, **plan.configs)
+    run = dict(backbone=name, device=plan.device, batch_size=plan.batch_size, **plan.configs, **plan.cuda_options)
     model, flops = _forward_model(name, plan)
     # One-time start-up costs (librosa's first-call compilation, the backend's kernel selection
     # for these shapes) are paid once per process: pay them before the clock starts.
@@ -165,7 +174,8 @@ def _naive(name: str, clips, plan: BenchPlan) -> dict:
 def _memory(name: str, *, root: Path, n_small: int, n_large: int, plan: BenchPlan) -> dict:
     """Peak RSS for ``n_small`` and ``n_large`` clips, each in a fresh process."""
     plan.log(f"{name}: peak RSS for {n_small} and {n_large} clips (fresh processes)")
-    run = dict(data=root, backbone=name, device=plan.device, batch_size=plan.batch_size, **plan.configs)
+    run = dict(data=root, backbone=name, device=plan.device, batch_size=plan.batch_size, **plan.configs,
+               **plan.cuda_options)
     small, large = measure_rss(n_clips=n_small, **run), measure_rss(n_clips=n_large, **run)
     rec = {"rss_n_mb": small["peak_rss_bytes"] / 2**20, "rss_10n_mb": large["peak_rss_bytes"] / 2**20,
            "rss_clips": [small["n_clips"], large["n_clips"]]}
@@ -196,7 +206,7 @@ def _projection(project: Sequence[str], plan: BenchPlan) -> list[dict]:
         model = load_backbone(name, weights="random", device=plan.device, channels_last=True, fuse_bn=True)
         rates[(name, plan.device)] = measure_forward(model, image_size=plan.image.size, device=plan.device,
                                                      batch_size=plan.batch_size, repeats=plan.repeats,
-                                                     seed=plan.seed)
+                                                     seed=plan.seed, **plan.cuda_options)
     return project_full_reproduction(rates).to_dict("records")
 
 
@@ -226,7 +236,7 @@ def run_bench(*, backbones: Sequence[str] = BENCH_BACKBONES, device: str = "cpu"
               data: str | os.PathLike | None = None, batch_size: int | None = None, image_size: int | None = None,
               mel=None, window=None, image=None, repeats: int = 3, gemm_size: int = 2048, rss: bool = True,
               project: Sequence[str] = (), json_path: str | os.PathLike | None = None, seed: int = 0,
-              progress: bool = True) -> dict:
+              autocast: bool = False, compile_mode: str | None = None, progress: bool = True) -> dict:
     """Measure GEMM, forward, pipeline (cold and warm), naive loop and memory per backbone.
 
     Parameters
@@ -264,6 +274,11 @@ def run_bench(*, backbones: Sequence[str] = BENCH_BACKBONES, device: str = "cpu"
         Also write the report as JSON here.
     seed : int, default=0
         Seed of the synthetic clips and the random inputs.
+    autocast : bool, default=False
+        CUDA only: the forward pass (timed alone and in the pipeline) under
+        float16 autocast (:mod:`soundad.cuda_forward`).
+    compile_mode : str or None, default=None
+        CUDA only: :func:`torch.compile` mode of the backbone, likewise.
     progress : bool, default=True
         Progress lines on stderr.
 
@@ -277,7 +292,7 @@ def run_bench(*, backbones: Sequence[str] = BENCH_BACKBONES, device: str = "cpu"
     """
     plan = bench_plan(device=device, n_clips=n_clips, naive_clips=naive_clips, duration=duration,
                       batch_size=batch_size, repeats=repeats, seed=seed, mel=mel, window=window, image=image,
-                      image_size=image_size, progress=progress)
+                      image_size=image_size, autocast=autocast, compile_mode=compile_mode, progress=progress)
     backbones = (backbones,) if isinstance(backbones, str) else tuple(backbones)
     report = _measure(backbones, plan, data=data, gemm_size=gemm_size, rss=rss, project=project)
     if json_path is not None:

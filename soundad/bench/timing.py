@@ -79,15 +79,23 @@ def count_flops(model, *, image_size: int, device: str = "cpu") -> float:
 
 
 def measure_forward(model, *, image_size: int, batch_size: int = 32, device: str = "cpu", repeats: int = 3,
-                    seed: int = 0, channels_last: bool = True) -> float:
+                    seed: int = 0, channels_last: bool = True, autocast: bool = False,
+                    compile_mode: str | None = None) -> float:
     """Windows per second of the batched forward pass on ready-made images.
 
     Each of ``repeats`` timed runs passes at least 64 windows (3 batches or
     more) through the network back to back; the fastest run is kept.
+    ``autocast`` and ``compile_mode`` (CUDA only) wrap the network as
+    :func:`soundad.extract.extract_features` does (:func:`soundad.cuda_forward.make_forward`);
+    a compiled network is compiled in the untimed warm-up call.
     """
     import torch
 
+    from soundad.cuda_forward import make_forward
+
     dev = torch_device(device)
+    if autocast or compile_mode is not None:
+        model = make_forward(model, batch_size=batch_size, autocast=autocast, compile_mode=compile_mode)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(dev)
     if channels_last:

@@ -21,9 +21,33 @@ def one_backbone(text: str) -> tuple[str]:
     return (text.strip(),)
 
 
+def cmd_steps(args: argparse.Namespace) -> int:
+    """``bench --steps``: the forward pass option by option (soundad.bench.forward_steps) instead of the bench."""
+    import sys
+
+    from soundad._io import atomic_write_text
+    from soundad.bench import BENCH_BACKBONES, forward_steps, format_steps, report_json
+    from soundad.features import ImageConfig
+
+    backbone = backbone_config(args)
+    image = feature_configs(args).get("image") or ImageConfig()
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True))
+    rows = []
+    for name in args.backbones if args.backbones is not None else BENCH_BACKBONES:
+        rows += forward_steps(name, device=backbone.device, batch_size=backbone.batch_size,
+                              image_size=image.size, repeats=args.repeats, seed=args.seed, log=log)
+    print(format_steps(rows))
+    if args.json is not None:
+        atomic_write_text(args.json, report_json({"steps": rows}))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from soundad.bench import BENCH_BACKBONES, PAPER_BACKBONES, format_report, run_bench
 
+    if args.steps:
+        return cmd_steps(args)
     backbone = backbone_config(args)
     report = run_bench(
         backbones=args.backbones if args.backbones is not None else BENCH_BACKBONES,
@@ -39,6 +63,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         project=PAPER_BACKBONES if args.project else (),
         rss=not args.no_rss,
         seed=args.seed,
+        autocast=backbone.autocast,
+        compile_mode=backbone.compile_mode,
         progress=not args.quiet,
     )
     print(format_report(report))
@@ -65,7 +91,7 @@ def add_bench(sub) -> None:
                         "soundad.bench.BENCH_BACKBONES)")
     p.add_argument("--backbone", type=one_backbone, dest="backbones", default=argparse.SUPPRESS,
                    help=argparse.SUPPRESS)
-    add_backbone_options(p, fields=("device", "batch_size"), choices={"device": ("auto", "cpu", "cuda")},
+    add_backbone_options(p, fields=("device", "batch_size", "autocast", "compile_mode"), choices={"device": ("auto", "cpu", "cuda")},
                          helps={"device": "torch device; auto picks cuda if there is one, else cpu"})
     p.add_argument("--clips", type=positive_int, default=None, metavar="N",
                    help="clips per timed pipeline run (default: 16 on a CPU, 1024 on a GPU)")
@@ -82,6 +108,10 @@ def add_bench(sub) -> None:
     p.add_argument("--project", action="store_true",
                    help="also measure the forward rate of the paper's five backbones (resnet18/34/50, alexnet, "
                         "squeezenet1_1) and project the time of the full MIMII reproduction (54,057 clips)")
+    p.add_argument("--steps", action="store_true",
+                   help="instead of the bench, time the forward pass option by option (channels-last, folded "
+                        "BatchNorm, fused graph on a CPU; float16 autocast, CUDA graph, torch.compile on CUDA): "
+                        "soundad.bench.forward_steps")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the measurements as JSON here")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic clips and random inputs")
     add_feature_options(p)
