@@ -201,24 +201,22 @@ def extract_features(
     cache_settings = settings.cache_settings()
     packed = read_pack(paths, cache_settings, cache_dir=cache_dir, verify=verify_cache)
     if packed is not None:  # a rerun of the same clips: one file, nothing else read
-        features, counts = packed
-        return assemble_features(ids, features, counts, settings, cache_settings, n_cached=len(ids),
-                                 stats=ComputeStats(), start=start)
+        return assemble_features(ids, *packed, settings, cache_settings, n_cached=len(ids), stats=ComputeStats(),
+                                 start=start)
     rates = check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
     plan = plan_clips(paths, cache_settings, mel=mel, window=window, cache_dir=cache_dir, verify=verify_cache)
-    bar = Progress.of_plan(plan, desc=f"{config.name} ({settings.weights_tag})", enabled=progress, start=start)
-    try:
-        stats = compute_missing(plan, paths, settings, seed=seed, progress=bar)
-    finally:
-        bar.close()
-    # a pack hit skips the header check, so only runs it had nothing to say about get a pack
+    stats = compute_missing(plan, paths, settings, seed=seed, progress=progress, start=start)
     return finish_run(ids, plan, settings, cache_settings, stats=stats, start=start, cache_dir=cache_dir,
                       pack=rates == {mel.sr: len(paths)})
 
 
 def finish_run(ids: list[str], plan: CachePlan, settings: ExtractionSettings, cache_settings: dict, *,
                stats: ComputeStats, start: float, cache_dir, pack: bool) -> WindowFeatures:
-    """Stack the clips' features in order, store them as one pack if ``pack``, and wrap them up."""
+    """Stack the clips' features in order, store them as one pack if ``pack``, and wrap them up.
+
+    A pack hit skips the header check, so only runs it had nothing to say about
+    (every clip at the expected rate) should be packed.
+    """
     n_cached = plan.n_cached
     features, counts = stack_clips(plan.features, cache_dir=cache_dir)
     if pack:
@@ -301,12 +299,20 @@ class MissingClips:
 
 
 def compute_missing(plan: CachePlan, paths: list[str], settings: ExtractionSettings, *, seed: int,
-                    progress: Progress) -> ComputeStats:
-    """Load the backbone and compute the clips not in the cache (nothing, if none is missing)."""
-    if not plan.todo:
-        return ComputeStats()
-    loaded = load_model(settings, seed=seed)
-    loop = MissingClips(plan, paths, settings, progress).run(loaded)
+                    progress: bool, start: float) -> ComputeStats:
+    """Load the backbone and compute the clips not in the cache (nothing, if none is missing).
+
+    ``progress``: show a progress bar over the clips (cached ones counted as done at ``start``).
+    """
+    bar = Progress.of_plan(plan, desc=f"{settings.backbone.name} ({settings.weights_tag})", enabled=progress,
+                           start=start)
+    try:
+        if not plan.todo:
+            return ComputeStats()
+        loaded = load_model(settings, seed=seed)
+        loop = MissingClips(plan, paths, settings, bar).run(loaded)
+    finally:
+        bar.close()
     return ComputeStats(load_seconds=loaded.seconds, forward_seconds=loop.forward_seconds,
                         computed_windows=loop.computed_windows)
 
