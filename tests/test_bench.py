@@ -150,3 +150,21 @@ def test_bench_records_its_cuda_options_and_ignores_them_on_cpu(tmp_path):
         report = run_bench(backbones=("resnet18",), device="cpu", n_clips=1, duration=3.0, image_size=32,
                            batch_size=4, repeats=1, gemm_size=64, rss=False, autocast=True, progress=False)
     assert report["meta"]["autocast"] is False and report["meta"]["compile_mode"] is None
+
+
+def test_a_failing_compile_step_is_reported_not_raised(monkeypatch):
+    from soundad.bench import ForwardStep, format_steps, forward_steps, steps
+    from soundad.bench.steps import steps_for as real_steps_for
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C compiler")
+
+    ladder = real_steps_for("cpu") + (ForwardStep("+ torch.compile(default)", compile_mode="default"),)
+    monkeypatch.setattr(steps, "steps_for", lambda *a, **k: ladder)
+    import soundad.cuda_forward
+
+    monkeypatch.setattr(soundad.cuda_forward, "make_forward", broken)
+    rows = forward_steps("resnet18", device="cpu", batch_size=2, image_size=32, repeats=1, gemm_size=64)
+    assert rows[-1]["error"] == "RuntimeError: no C compiler" and math.isnan(rows[-1]["windows_per_second"])
+    assert all(r["error"] is None for r in rows[:-1])
+    assert "failed: RuntimeError: no C compiler" in format_steps(rows)

@@ -128,7 +128,9 @@ def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = No
     -------
     list of dict
         One row per step: ``step``, ``windows_per_second``, ``gflops``, ``vs_gemm``,
-        ``vs_previous`` (NaN for the first) and ``setup_s``.
+        ``vs_previous`` (NaN for the first), ``setup_s`` and ``error``: None, or
+        why a CUDA graph or ``torch.compile`` step failed on this machine (its
+        rates are then NaN; any other failure is raised).
     """
     import torch
 
@@ -148,25 +150,43 @@ def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = No
     for step in steps_for(dev.type, compile_modes):
         log(f"{name}: {step.label}")
         x = images.contiguous(memory_format=torch.channels_last) if step.channels_last else images.contiguous()
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            one = _variant(name, step, dev=dev, x=x, batch_size=batch_size)
-            one()  # compilation and kernel selection happen here
-            synchronizer(dev)()
-            setup = time.perf_counter() - t0
-            seconds = best_seconds(lambda: [one() for _ in range(calls)], repeats=repeats, sync=synchronizer(dev))
-        wps = calls * batch_size / seconds
-        rows.append({"backbone": name, "device": dev.type, "batch_size": batch_size, "step": step.label,
-                     "windows_per_second": wps, "gflops": wps * flops / 1e9, "vs_gemm": wps * flops / 1e9 / gemm,
-                     "vs_previous": wps / previous, "setup_s": setup, "gemm_gflops": gemm})
-        previous = wps
+        row = {"backbone": name, "device": dev.type, "batch_size": batch_size, "step": step.label,
+               "gemm_gflops": gemm, "error": None}
+        try:
+            row.update(_time_step(name, step, dev=dev, x=x, batch_size=batch_size, calls=calls, repeats=repeats))
+        except Exception as err:  # noqa: BLE001 - a compiler or graph capture this machine lacks is a finding
+            if step.compile_mode is None and not step.cuda_graph:
+                raise
+            log(f"{name}: {step.label} failed: {type(err).__name__}: {err}")
+            row.update(windows_per_second=math.nan, setup_s=math.nan, error=f"{type(err).__name__}: {err}"[:300])
+        wps = row["windows_per_second"]
+        row.update(gflops=wps * flops / 1e9, vs_gemm=wps * flops / 1e9 / gemm, vs_previous=wps / previous)
+        rows.append(row)
+        previous = wps if math.isfinite(wps) else previous
     return rows
+
+
+def _time_step(name: str, step: ForwardStep, *, dev, x, batch_size: int, calls: int, repeats: int) -> dict:
+    """``windows_per_second`` (best of ``repeats`` runs of ``calls`` batches) and ``setup_s`` of one step."""
+    import torch
+
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        one = _variant(name, step, dev=dev, x=x, batch_size=batch_size)
+        one()  # compilation and kernel selection happen here
+        synchronizer(dev)()
+        setup = time.perf_counter() - t0
+        seconds = best_seconds(lambda: [one() for _ in range(calls)], repeats=repeats, sync=synchronizer(dev))
+    return {"windows_per_second": calls * batch_size / seconds, "setup_s": setup}
 
 
 def format_steps(rows: list[dict]) -> str:
     """The ladder as a text table, one line per step."""
     lines = [f"{'backbone':<20} {'step':<44} {'win/s':>9} {'GFLOP/s':>9} {'x GEMM':>7} {'x prev':>7} {'setup s':>8}"]
     for r in rows:
+        if r.get("error"):
+            lines.append(f"{r['backbone']:<20} {r['step']:<44} failed: {r['error'][:60]}")
+            continue
         prev = "" if math.isnan(r["vs_previous"]) else f"{r['vs_previous']:.2f}"
         lines.append(f"{r['backbone']:<20} {r['step']:<44} {r['windows_per_second']:>9.0f} {r['gflops']:>9.0f} "
                      f"{r['vs_gemm']:>7.2f} {prev:>7} {r['setup_s']:>8.1f}")
