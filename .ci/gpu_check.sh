@@ -1,6 +1,6 @@
 #!/bin/bash
 # Device check (issue 14): the full bench, the forward-option ladder, the CUDA tests, EfficientNet-Lite0 under
-# autocast. Run tools/gpu_prepare.sh first; on the device: bash tools/gpu_check.sh (carry .whl and .gpu).
+# autocast. Run .ci/gpu_prepare.sh first; on the device: bash .ci/gpu_check.sh (carry .whl and .gpu).
 # Each stage has its own time limit and writes under $OUT, so a stage that runs out of time loses only itself.
 # DEV=cpu runs the same stages on tiny sizes here (a dry run of the script).
 set -u

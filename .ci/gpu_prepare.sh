@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare the device check (tools/gpu_check.sh) for a lent GPU machine that cannot reach PyPI.
+# Prepare the device check (.ci/gpu_check.sh) for a lent GPU machine that cannot reach PyPI.
 #
 # Downloads, as Python 3.12 x86-64 wheels, what soundad needs beyond the packages the GPU
 # image already has (torch, torchvision, numpy, scipy, pandas, scikit-learn, numba, ...), into
