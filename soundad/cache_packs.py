@@ -76,11 +76,13 @@ class PackStore:
             return None
         except (OSError, ValueError) as err:
             return self._drop(key, f"has an unreadable record ({err})")
+        if not isinstance(meta, dict):
+            return self._drop(key, "has a record that is not a JSON object")
         try:
             features = _read_array(array_path)
         except (OSError, ValueError) as err:
             return self._drop(key, f"cannot be read ({err})")
-        counts = meta.get("counts") if isinstance(meta, dict) else None
+        counts = meta.get("counts")
         if _sha256(features) != meta.get("sha256"):
             return self._drop(key, "does not match its SHA-256 checksum (changed or damaged since it was written)")
         if not isinstance(counts, list) or sum(counts) != len(features):

@@ -159,6 +159,8 @@ def extract_features(
         Microphone of the (8-channel) MIMII recordings.
     cache_dir : str, path-like or None, default=None
         Feature cache directory (:mod:`soundad.cache`); ``None`` disables it.
+        A rerun of the same clips with the same settings reads one file, the
+        run's pack (:mod:`soundad.cache_packs`).
     verify_cache : bool, default=False
         Rehash every audio file instead of trusting the fingerprints memoised
         in ``cache_dir`` (:mod:`soundad.fingerprints` says what that trusts).

@@ -12,6 +12,7 @@ so a warm rerun stats the audio files instead of hashing them.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import deque
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
@@ -139,7 +140,9 @@ def read_pack(paths: list[str], settings: Mapping[str, Any], *, cache_dir: str |
     """
     if cache_dir is None or verify or not (Path(cache_dir) / INDEX_NAME).is_file():
         return None
-    index = FingerprintIndex(cache_dir)
+    with warnings.catch_warnings():  # an unreadable memo is reported once, by plan_clips
+        warnings.simplefilter("ignore")
+        index = FingerprintIndex(cache_dir)
     fingerprints = []
     for path in paths:
         try:

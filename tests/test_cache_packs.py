@@ -73,7 +73,7 @@ def test_an_edited_clip_misses_the_pack(clips, tmp_path):
     assert not again.from_cache and again.stats["cached_clips"] == 3
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "record"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "record", "record_list"])
 def test_a_damaged_pack_warns_is_deleted_and_the_entries_serve(clips, tmp_path, damage):
     cache = tmp_path / "cache"
     cold = soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
@@ -84,8 +84,10 @@ def test_a_damaged_pack_warns_is_deleted_and_the_entries_serve(clips, tmp_path, 
         pack.write_bytes(bytes(data))
     elif damage == "truncate":
         pack.write_bytes(pack.read_bytes()[:200])
-    else:
+    elif damage == "record":
         pack.with_suffix(".json").write_text("{not json")
+    else:
+        pack.with_suffix(".json").write_text("[1, 2]")
     with pytest.warns(UserWarning, match="feature cache pack .* reading the per-clip entries"):
         again = soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
     assert again.from_cache
@@ -149,3 +151,12 @@ def test_least_recently_used_packs_are_pruned(tmp_path):
     features, counts = store.load("c")
     np.testing.assert_array_equal(features, arrays["c"])
     assert counts == [3]
+
+
+def test_a_malformed_fingerprint_memo_warns_once(clips, tmp_path):
+    cache = tmp_path / "cache"
+    soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
+    (cache / "fingerprints.json").write_text("{broken")
+    with pytest.warns(UserWarning) as record:
+        soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
+    assert sum("fingerprint index" in str(w.message) for w in record) == 1
