@@ -24,6 +24,23 @@ def test_bench_json_has_every_key_finite_and_positive(tmp_path):
     assert record["flops_per_window"] > 0
     assert set(record["checks"]) == {"pipeline/forward", "forward/gemm", "pipeline/naive", "warm/cold", "rss 10N/N"}
     assert report["results"]["resnet18"]["n_windows"] >= 1
+    # where the pipeline's time goes: the two parts add up to the timed run
+    assert record["pipeline_forward_s"] > 0 and record["data_path_s"] > 0
+    assert record["pipeline_forward_s"] + record["data_path_s"] == pytest.approx(record["pipeline_s"])
+
+
+def test_report_splits_the_pipeline_time_per_clip():
+    from soundad.bench import format_report
+
+    rec = {"gemm_gflops": 100.0, "flops_per_window": 1e9, "forward_wps": 80.0, "forward_gflops": 80.0,
+           "pipeline_wps": 64.0, "naive_wps": 10.0, "warm_speedup": 50.0, "n_windows": 16, "pipeline_s": 0.25,
+           "pipeline_forward_s": 0.22, "data_path_s": 0.03, "checks": {}}
+    text = format_report({"meta": {"device": "cpu", "device_name": "x", "torch": "2", "torch_threads": 2,
+                                   "n_clips": 2, "duration_s": 10.0, "data": "synthetic", "batch_size": 8,
+                                   "image_size": 224}, "results": {"resnet18": rec}})
+    line = text.splitlines()[-1].split()
+    # 16 windows at 80 win/s over 2 clips = 100 ms each; 220 and 30 ms of the 250-ms run per 2 clips
+    assert line == ["resnet18", "100.00", "110.00", "15.00"]
 
 
 def test_cli_bench_prints_table_and_pass_fail(tmp_path, capsys):

@@ -56,7 +56,7 @@ from soundad.bench.projection import (
     project_full_reproduction,
     windows_per_clip,
 )
-from soundad.bench.report import JSON_KEYS, TARGETS, check_targets, format_report, report_json
+from soundad.bench.report import JSON_KEYS, TARGETS, check_targets, format_report, report_json, time_per_clip
 from soundad.bench.run import BENCH_BACKBONES, BenchPlan, bench_plan, run_bench, time_backbone
 from soundad.bench.steps import ForwardStep, format_steps, forward_steps, steps_for
 from soundad.bench.timing import count_flops, measure_forward, measure_gemm
@@ -67,5 +67,5 @@ __all__ = [
     "count_flops", "extract_random", "format_report", "format_steps", "forward_steps", "load_record",
     "measure_forward", "measure_gemm", "measure_rss", "naive_loop", "prepare_clips",
     "project_full_reproduction", "report_json", "rss_child", "run_bench", "steps_for", "time_backbone",
-    "windows_per_clip",
+    "time_per_clip", "windows_per_clip",
 ]

@@ -20,7 +20,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["JSON_KEYS", "TARGETS", "check_targets", "format_report", "report_json"]
+__all__ = ["JSON_KEYS", "TARGETS", "check_targets", "format_report", "report_json", "time_per_clip"]
 
 #: name: (measured key, reference key, factor on CPU, factor on GPU, comparison)
 TARGETS = {
@@ -59,6 +59,29 @@ def check_targets(rec: Mapping[str, float], device: str) -> dict:
     return checks
 
 
+def time_per_clip(report: Mapping) -> str:
+    """Where the cold pipeline's time goes, in ms per clip, beside the forward pass alone.
+
+    ``pipeline/forward`` is ``forward alone / (draw + forward + rest)``: on a
+    CPU, where the data path runs in the same process as the network, the
+    ``rest`` (decoding, mel spectrograms, cache look-up and writes) is what the
+    pipeline cannot hide.
+    """
+    n_clips = report["meta"]["n_clips"]
+    rows = []
+    for name, rec in report["results"].items():
+        if "data_path_s" not in rec:  # a record written before these were measured
+            continue
+        rows.append({"backbone": name,
+                     "forward alone": rec["n_windows"] / rec["forward_wps"] / n_clips * 1e3,
+                     "pipeline: draw + forward": rec["pipeline_forward_s"] / n_clips * 1e3,
+                     "pipeline: the rest": rec["data_path_s"] / n_clips * 1e3})
+    if not rows:
+        return ""
+    table = pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.2f}")
+    return ("time per clip [ms] (pipeline/forward = forward alone / (draw + forward + the rest)):\n" + table)
+
+
 def format_report(report: Mapping) -> str:
     """The bench report as plain-text tables: the measurements, then the targets."""
     meta = report["meta"]
@@ -91,6 +114,7 @@ def format_report(report: Mapping) -> str:
             checks.append({"backbone": name, "check": check, "value": c["value"], "target": c["target"],
                            "result": verdict})
     lines.append(pd.DataFrame(checks).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    lines += ["", time_per_clip(report)]
     if report.get("projection"):
         table = pd.DataFrame(report["projection"])
         lines += ["", f"projected network time of the full MIMII reproduction ({int(table['clips'].iloc[0])} clips, "
