@@ -7,6 +7,9 @@ says which clips are still to compute. Each audio file's content fingerprint
 is remembered by (device, inode, size, mtime_ns) (:mod:`soundad.fingerprints`),
 so a warm rerun stats the audio files instead of hashing them.
 :class:`CacheWriter` stores the newly computed clips on background threads.
+Before any of that, :func:`read_pack` tries the whole run at once: a rerun
+of the same clips reads the one pack :func:`write_pack` stored after the
+last run (:mod:`soundad.cache_packs`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import os
 import warnings
 from collections import deque
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
