@@ -29,6 +29,7 @@ Layout::
         settings.json            # the settings, readable; feature_dim once known
         <clip digest[:2]>/<clip digest>.npy   # float32 [shape=(n_windows, D)]
         <clip digest[:2]>/<clip digest>.sha256  # SHA-256 of the .npy file's bytes
+        packs/<run key>.pack, .json  # whole runs, for a rerun of the same clips (soundad.cache_packs)
 
 Every file is written atomically (:func:`soundad._io.atomic_path`). Beside
 each entry, ``<clip digest>.sha256`` holds the SHA-256 of its bytes, written
