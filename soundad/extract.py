@@ -85,7 +85,7 @@ from soundad.backbones import BackboneConfig
 from soundad.clip_loader import clip_windows, limit_blas_threads, make_loader, windows_on_device
 from soundad.data import check_clip_headers
 from soundad.errors import DataError, ParameterError
-from soundad.extract_cache import CachePlan, CacheWriter, plan_clips, read_pack, write_pack
+from soundad.extract_cache import CachePlan, CacheWriter, open_cache, plan_clips, read_pack, write_pack
 from soundad.extract_loop import BatchLoop, LoadedModel, Progress, load_model
 from soundad.extract_settings import (
     ExtractionSettings,
@@ -158,9 +158,8 @@ def extract_features(
     channel : int >= 0 or "mean", default=0
         Microphone of the (8-channel) MIMII recordings.
     cache_dir : str, path-like or None, default=None
-        Feature cache directory (:mod:`soundad.cache`); ``None`` disables it.
-        A rerun of the same clips with the same settings reads one file, the
-        run's pack (:mod:`soundad.cache_packs`).
+        Feature cache directory (:mod:`soundad.cache`); ``None`` disables it. A
+        rerun of the same clips reads one file (:mod:`soundad.cache_packs`).
     verify_cache : bool, default=False
         Rehash every audio file instead of trusting the fingerprints memoised
         in ``cache_dir`` (:mod:`soundad.fingerprints` says what that trusts).
@@ -194,19 +193,20 @@ def extract_features(
     (320, 512)
     """
     start = time.perf_counter()
-    keywords = dict(name=backbone, weights=weights, layer=layer, device=device, batch_size=batch_size,
-                    num_workers=num_workers, half=half, channels_last=channels_last, fuse_bn=fuse_bn,
-                    cpu_fusion=cpu_fusion, front_end=front_end, autocast=autocast, compile_mode=compile_mode)
-    config = config_from(config, keywords)
+    config = config_from(config, dict(
+        name=backbone, weights=weights, layer=layer, device=device, batch_size=batch_size, num_workers=num_workers,
+        half=half, channels_last=channels_last, fuse_bn=fuse_bn, cpu_fusion=cpu_fusion, front_end=front_end,
+        autocast=autocast, compile_mode=compile_mode))
     settings = resolve_settings(config, mel=mel, window=window, image=image, channel=channel)
     ids, paths = clip_table(clips)
     cache_settings = settings.cache_settings()
-    packed = read_pack(paths, cache_settings, cache_dir=cache_dir, verify=verify_cache)
+    cache = open_cache(cache_dir, cache_settings, verify=verify_cache)
+    packed = read_pack(paths, cache)
     if packed is not None:  # a rerun of the same clips: one file, nothing else read
         return assemble_features(ids, *packed, settings, cache_settings, n_cached=len(ids), stats=ComputeStats(),
                                  start=start)
     rates = check_clip_headers(paths, sr=mel.sr, strict_rate=strict_rate)
-    plan = plan_clips(paths, cache_settings, mel=mel, window=window, cache_dir=cache_dir, verify=verify_cache)
+    plan = plan_clips(paths, cache, mel=mel, window=window)
     stats = compute_missing(plan, paths, settings, seed=seed, progress=progress, start=start)
     return finish_run(ids, plan, settings, cache_settings, stats=stats, start=start, cache_dir=cache_dir,
                       pack=rates == {mel.sr: len(paths)})

@@ -15,11 +15,9 @@ last run (:mod:`soundad.cache_packs`).
 from __future__ import annotations
 
 import os
-import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -28,9 +26,10 @@ from soundad.cache import FeatureCache
 from soundad.cache_packs import PackStore, run_key
 from soundad.errors import DataError
 from soundad.features import MelConfig, WindowConfig
-from soundad.fingerprints import INDEX_NAME, FingerprintIndex
+from soundad.fingerprints import FingerprintIndex
 
-__all__ = ["CachePlan", "plan_clips", "expected_windows", "CacheWriter", "read_pack", "write_pack"]
+__all__ = ["CachePlan", "OpenCache", "open_cache", "plan_clips", "expected_windows", "CacheWriter", "read_pack",
+           "write_pack"]
 
 
 @dataclass
@@ -76,22 +75,38 @@ def expected_windows(path: str, mel: MelConfig, window: WindowConfig) -> int | N
     return 1 + (frames - window.length) // window.hop
 
 
-def plan_clips(paths: list[str], settings: Mapping[str, Any], *, mel: MelConfig, window: WindowConfig,
-               cache_dir: str | os.PathLike | None, verify: bool = False) -> CachePlan:
+@dataclass(frozen=True)
+class OpenCache:
+    """The feature cache of one setting and the fingerprint memo beside it, opened once per run."""
+
+    entries: FeatureCache
+    index: FingerprintIndex
+
+
+def open_cache(cache_dir: str | os.PathLike | None, settings: Mapping[str, Any], *,
+               verify: bool = False) -> OpenCache | None:
+    """Open the cache for these settings (None without a cache directory).
+
+    ``settings`` are the cache key's settings
+    (:meth:`soundad.extract_settings.ExtractionSettings.cache_settings`);
+    ``verify`` rehashes every audio file instead of trusting the memoised fingerprints.
+    """
+    if cache_dir is None:
+        return None
+    return OpenCache(entries=FeatureCache(cache_dir, settings), index=FingerprintIndex(cache_dir, verify=verify))
+
+
+def plan_clips(paths: list[str], cache: OpenCache | None, *, mel: MelConfig, window: WindowConfig) -> CachePlan:
     """Look every clip up in the feature cache (every clip is to compute without one).
 
     Parameters
     ----------
     paths : list of str
         The audio files.
-    settings : mapping
-        The cache key's settings
-        (:meth:`soundad.extract_settings.ExtractionSettings.cache_settings`).
+    cache : OpenCache or None
+        From :func:`open_cache`.
     mel, window : MelConfig, WindowConfig
         For the number of windows a cached entry must have.
-    cache_dir : path or None
-    verify : bool
-        Rehash every audio file instead of trusting the memoised fingerprints.
 
     Raises
     ------
@@ -99,19 +114,18 @@ def plan_clips(paths: list[str], settings: Mapping[str, Any], *, mel: MelConfig,
         An audio file that cannot be read.
     """
     n = len(paths)
-    if cache_dir is None:
+    if cache is None:
         return CachePlan(features=[None] * n, fingerprints=[None] * n, cache=None, todo=list(range(n)))
-    cache = FeatureCache(cache_dir, settings)
-    index = FingerprintIndex(cache_dir, verify=verify)
+    entries, index = cache.entries, cache.index
 
     def look_up(path: str) -> tuple[str, np.ndarray | None]:
         try:
             fingerprint = index.fingerprint(path)
         except OSError as err:
             raise DataError(f"audio file {path!r} cannot be read: {err}") from None
-        if not cache.entry_path(fingerprint).is_file():  # a miss: no need to read the header again
+        if not entries.entry_path(fingerprint).is_file():  # a miss: no need to read the header again
             return fingerprint, None
-        return fingerprint, cache.load(fingerprint, n_windows=expected_windows(path, mel, window))
+        return fingerprint, entries.load(fingerprint, n_windows=expected_windows(path, mel, window))
 
     # Hashing the audio and reading the entries is I/O and hashlib, both of which
     # release the GIL, so threads overlap them: a warm rerun of the 40 MIMII sample
@@ -124,39 +138,34 @@ def plan_clips(paths: list[str], settings: Mapping[str, Any], *, mel: MelConfig,
             found = list(pool.map(look_up, paths))
     index.save()
     features = [feats for _, feats in found]
-    return CachePlan(features=features, fingerprints=[fingerprint for fingerprint, _ in found], cache=cache,
+    return CachePlan(features=features, fingerprints=[fingerprint for fingerprint, _ in found], cache=entries,
                      todo=[i for i, feats in enumerate(features) if feats is None])
 
 
-def read_pack(paths: list[str], settings: Mapping[str, Any], *, cache_dir: str | os.PathLike | None,
-              verify: bool = False) -> tuple[np.ndarray, list[int]] | None:
+def read_pack(paths: list[str], cache: OpenCache | None) -> tuple[np.ndarray, list[int]] | None:
     """The whole run's features from one pack (:mod:`soundad.cache_packs`), or None.
 
-    None unless there is a cache, ``verify`` is off, every file's fingerprint
-    is in the memo (a ``stat`` each, nothing hashed) and a pack for exactly
-    these clips exists and passes its checks. A file that cannot be stat'ed
-    also gives None: the full path reports it.
+    None unless there is a cache, every file's fingerprint is in the memo (a
+    ``stat`` each, nothing hashed; never with ``verify``) and a pack for
+    exactly these clips exists and passes its checks. A file that cannot be
+    stat'ed also gives None: :func:`plan_clips` reports it.
 
     Returns
     -------
     (features [shape=(N, D), float32], rows per clip) or None
     """
-    if cache_dir is None or verify or not (Path(cache_dir) / INDEX_NAME).is_file():
+    if cache is None:
         return None
-    with warnings.catch_warnings():  # an unreadable memo is reported once, by plan_clips
-        warnings.simplefilter("ignore")
-        index = FingerprintIndex(cache_dir)
     fingerprints = []
     for path in paths:
         try:
-            known = index.known(path)
+            known = cache.index.known(path)
         except OSError:
             return None
         if known is None:
             return None
         fingerprints.append(known)
-    cache = FeatureCache(cache_dir, settings)
-    return PackStore(cache).load(run_key(cache, fingerprints))
+    return PackStore(cache.entries).load(run_key(cache.entries, fingerprints))
 
 
 def write_pack(plan: CachePlan, features: np.ndarray, counts: list[int]) -> None:
