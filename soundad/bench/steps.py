@@ -26,7 +26,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from soundad.bench.timing import best_seconds, count_flops, measure_gemm, synchronizer, torch_device
+from soundad.bench.timing import count_flops, measure_gemm, random_images, sustained_rate, synchronizer, torch_device
 from soundad.params import check_int
 
 __all__ = ["ForwardStep", "forward_steps", "format_steps", "steps_for"]
@@ -103,7 +103,7 @@ def _variant(name: str, step: ForwardStep, *, dev, x, batch_size: int):
 
 def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = None, image_size: int = 224,
                   repeats: int = 3, seed: int = 0, compile_modes=("reduce-overhead",), gemm_size: int = 2048,
-                  log=lambda msg: None) -> list[dict]:
+                  gemm_gflops: float | None = None, log=lambda msg: None) -> list[dict]:
     """Time the forward pass of backbone ``name`` option by option (see the module docstring).
 
     Parameters
@@ -121,6 +121,8 @@ def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = No
         :func:`torch.compile` modes to try on CUDA (each compiles for tens of seconds).
     gemm_size : int
         Side of the fp32 GEMM whose rate is the yardstick.
+    gemm_gflops : float or None
+        That rate, if already measured (several backbones share one yardstick).
     log : callable
         Receives one progress line per variant.
 
@@ -132,42 +134,38 @@ def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = No
         why a CUDA graph or ``torch.compile`` step failed on this machine (its
         rates are then NaN; any other failure is raised).
     """
-    import torch
-
     from soundad.backbones import load_backbone
     from soundad.extract import default_batch_size
 
     dev = torch_device(device)
     batch_size = check_int("batch_size", default_batch_size(dev) if batch_size is None else batch_size, low=1)
     repeats = check_int("repeats", repeats, low=1)
-    gemm = measure_gemm(device=dev.type, n=gemm_size, repeats=repeats, seed=seed)
+    if gemm_gflops is None:
+        gemm_gflops = measure_gemm(device=dev.type, n=gemm_size, repeats=repeats, seed=seed)
     flops = count_flops(load_backbone(name, weights="random", device=dev, fuse_bn=False, cpu_fusion=False),
                         image_size=image_size, device=dev.type)
-    gen = torch.Generator().manual_seed(seed)
-    images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(dev)
-    calls = max(3, math.ceil(64 / batch_size))
     rows, previous = [], math.nan
     for step in steps_for(dev.type, compile_modes):
         log(f"{name}: {step.label}")
-        x = images.contiguous(memory_format=torch.channels_last) if step.channels_last else images.contiguous()
+        x = random_images(batch_size, image_size, seed=seed, device=dev, channels_last=step.channels_last)
         row = {"backbone": name, "device": dev.type, "batch_size": batch_size, "step": step.label,
-               "gemm_gflops": gemm, "error": None}
+               "gemm_gflops": gemm_gflops, "error": None}
         try:
-            row.update(_time_step(name, step, dev=dev, x=x, batch_size=batch_size, calls=calls, repeats=repeats))
+            row.update(_time_step(name, step, dev=dev, x=x, batch_size=batch_size, repeats=repeats))
         except Exception as err:  # noqa: BLE001 - a compiler or graph capture this machine lacks is a finding
             if step.compile_mode is None and not step.cuda_graph:
                 raise
             log(f"{name}: {step.label} failed: {type(err).__name__}: {err}")
             row.update(windows_per_second=math.nan, setup_s=math.nan, error=f"{type(err).__name__}: {err}"[:300])
         wps = row["windows_per_second"]
-        row.update(gflops=wps * flops / 1e9, vs_gemm=wps * flops / 1e9 / gemm, vs_previous=wps / previous)
+        row.update(gflops=wps * flops / 1e9, vs_gemm=wps * flops / 1e9 / gemm_gflops, vs_previous=wps / previous)
         rows.append(row)
         previous = wps if math.isfinite(wps) else previous
     return rows
 
 
-def _time_step(name: str, step: ForwardStep, *, dev, x, batch_size: int, calls: int, repeats: int) -> dict:
-    """``windows_per_second`` (best of ``repeats`` runs of ``calls`` batches) and ``setup_s`` of one step."""
+def _time_step(name: str, step: ForwardStep, *, dev, x, batch_size: int, repeats: int) -> dict:
+    """``windows_per_second`` (:func:`~soundad.bench.timing.sustained_rate`) and ``setup_s`` of one step."""
     import torch
 
     t0 = time.perf_counter()
@@ -176,8 +174,8 @@ def _time_step(name: str, step: ForwardStep, *, dev, x, batch_size: int, calls: 
         one()  # compilation and kernel selection happen here
         synchronizer(dev)()
         setup = time.perf_counter() - t0
-        seconds = best_seconds(lambda: [one() for _ in range(calls)], repeats=repeats, sync=synchronizer(dev))
-    return {"windows_per_second": calls * batch_size / seconds, "setup_s": setup}
+        wps = sustained_rate(one, batch_size=batch_size, repeats=repeats, sync=synchronizer(dev))
+    return {"windows_per_second": wps, "setup_s": setup}
 
 
 def format_steps(rows: list[dict]) -> str:

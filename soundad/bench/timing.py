@@ -12,7 +12,8 @@ from typing import Callable
 
 from soundad.params import Options, check_value
 
-__all__ = ["best_seconds", "count_flops", "measure_forward", "measure_gemm", "synchronizer", "torch_device"]
+__all__ = ["best_seconds", "count_flops", "measure_forward", "measure_gemm", "random_images", "sustained_rate",
+           "synchronizer", "torch_device"]
 
 
 def torch_device(device: str):
@@ -96,18 +97,27 @@ def measure_forward(model, *, image_size: int, batch_size: int = 32, device: str
     dev = torch_device(device)
     if autocast or compile_mode is not None:
         model = make_forward(model, batch_size=batch_size, autocast=autocast, compile_mode=compile_mode)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(dev)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    # Sustained rate: each timed run is several consecutive batches (>= 64 windows), as in the
-    # pipeline; the best single batch would overstate what a long run can keep up.
-    calls = max(3, math.ceil(64 / batch_size))
-
-    def run():
-        for _ in range(calls):
-            model(x)
-
+    x = random_images(batch_size, image_size, seed=seed, device=dev, channels_last=channels_last)
     with torch.inference_mode():
-        seconds = best_seconds(run, repeats=repeats, sync=synchronizer(dev))
+        return sustained_rate(lambda: model(x), batch_size=batch_size, repeats=repeats, sync=synchronizer(dev))
+
+
+def random_images(batch_size: int, image_size: int, *, seed: int, device, channels_last: bool = True):
+    """A seeded batch of random images [shape=(batch_size, 3, image_size, image_size)] on ``device``."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+def sustained_rate(run_batch: Callable[[], object], *, batch_size: int, repeats: int,
+                   sync: Callable[[], None]) -> float:
+    """Windows per second of ``run_batch`` called back to back, best of ``repeats`` timed runs.
+
+    Each timed run is several consecutive batches (>= 64 windows, >= 3 batches), as in the
+    pipeline: the best single batch would overstate what a long run can keep up.
+    """
+    calls = max(3, math.ceil(64 / batch_size))
+    seconds = best_seconds(lambda: [run_batch() for _ in range(calls)], repeats=repeats, sync=sync)
     return calls * batch_size / seconds

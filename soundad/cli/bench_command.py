@@ -26,16 +26,17 @@ def cmd_steps(args: argparse.Namespace) -> int:
     import sys
 
     from soundad._io import atomic_write_text
-    from soundad.bench import BENCH_BACKBONES, forward_steps, format_steps, report_json
+    from soundad.bench import BENCH_BACKBONES, forward_steps, format_steps, measure_gemm, report_json
     from soundad.features import ImageConfig
 
     backbone = backbone_config(args)
     image = feature_configs(args).get("image") or ImageConfig()
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True))
+    gemm = measure_gemm(device=backbone.device, repeats=args.repeats, seed=args.seed)  # one yardstick for all
     rows = []
     for name in args.backbones if args.backbones is not None else BENCH_BACKBONES:
         rows += forward_steps(name, device=backbone.device, batch_size=backbone.batch_size,
-                              image_size=image.size, repeats=args.repeats, seed=args.seed, log=log)
+                              image_size=image.size, repeats=args.repeats, seed=args.seed, gemm_gflops=gemm, log=log)
     print(format_steps(rows))
     if args.json is not None:
         atomic_write_text(args.json, report_json({"steps": rows}))
