@@ -27,7 +27,7 @@ from .archives import STATE_DIR, check_etag, mimii_archive_name, mimii_base_url,
 from .machines import check_model_ids
 from .remotezip import RangeReader, probe_ranges
 from .retrieve import download_file
-from .zipmembers import choose_members, extract_members, member_target
+from .zipmembers import choose_members, extract_members
 
 __all__ = ["fetch_mimii_subset", "subset_complete", "subset_marker", "subset_settings"]
 
@@ -108,8 +108,6 @@ def fetch_mimii_subset(
                    timeout=timeout, progress=progress)
     with zf:
         chosen = choose_members(zf.infolist(), name, machine, model_id, n_normal, n_abnormal)
-        for info in chosen:
-            member_target(info.filename, dest, snr, name)
         paths = extract_members(zf, chosen, dest, snr, name, progress=progress, desc=f"fetching {machine} {model_id} ({snr})")
     record = dict(settings, files={p.relative_to(dest).as_posix(): p.stat().st_size for p in paths})
     atomic_write_text(marker, json.dumps(record, indent=1, sort_keys=True))

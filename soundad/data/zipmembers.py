@@ -77,7 +77,7 @@ def extract_members(
     one is written, so a zip-slip name refuses the whole archive.
     """
     targets = []
-    for info in infos:
+    for info in infos:  # refuse the whole archive before writing anything
         parts = member_target(info.filename, dest, snr, archive)
         if parts is not None:
             targets.append((info, dest / snr / Path(*parts)))
@@ -182,8 +182,6 @@ def extract_zip(
             if missing:
                 raise DataError(f"{str(zip_path)!r} has no member(s) {missing[:5]}")
             infos = [by_name[m] for m in wanted]
-        for info in infos:  # refuse the whole archive before writing anything
-            member_target(info.filename, dest, snr, zip_path.name)
         try:
             return extract_members(zf, infos, dest, snr, zip_path.name, progress=progress, desc=f"unpacking {zip_path.name}")
         except DownloadError as exc:
