@@ -44,6 +44,7 @@ from soundad._io import atomic_path, atomic_write_text
 from soundad.errors import DataError, DownloadError, ParameterError
 from soundad.params import check_int
 
+from .archives import extracted_marker, zip_folder
 from .remotezip import RangeReader, probe_ranges
 from .retrieve import download_file
 from .zipmembers import write_members
@@ -51,7 +52,6 @@ from .zipmembers import write_members
 __all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
 _ZENODO = "https://zenodo.org/records/{record}/files/"
-STATE_DIR = ".soundad"
 
 
 @dataclass(frozen=True)
@@ -231,9 +231,9 @@ def download_dcase(
     """
     archives = dcase_archives(dataset, machines)
     dest = Path(dest).expanduser()
-    zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
+    zip_dir = zip_folder(dest, download_dir)
     for archive in archives:
-        marker = dest / STATE_DIR / f"{archive.name}.extracted"
+        marker = extracted_marker(dest, archive.name)
         if marker.exists():
             continue
         url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url

@@ -23,7 +23,7 @@ from soundad._io import atomic_write_text
 from soundad.errors import DataError, DownloadError
 from soundad.params import check_int
 
-from .archives import STATE_DIR, check_etag, mimii_archive_name, mimii_base_url, registry_entry, snr_arg
+from .archives import STATE_DIR, check_etag, mimii_archive_name, mimii_base_url, registry_entry, snr_arg, zip_folder
 from .machines import check_model_ids
 from .remotezip import RangeReader, probe_ranges
 from .retrieve import download_file
@@ -144,7 +144,7 @@ def _open_zip(url: str, dest: Path, *, registry, download_dir, timeout: float, p
             raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
     warnings.warn(f"{url}: the server ignores range requests; downloading the whole zip", stacklevel=3)
     known_hash, expected = registry_entry(name, registry)
-    zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
+    zip_dir = zip_folder(dest, download_dir)
     local = download_file(url, zip_dir / name, known_hash=known_hash, expected_size=expected, timeout=timeout,
                           progress=progress)
     try:
