@@ -30,6 +30,7 @@ __all__ = [
     "SEVERITY",
     "ClipSpec",
     "check_clip_settings",
+    "check_rate_and_duration",
     "check_model_ids",
     "pick_anomaly",
     "synthesize_machine_sound",
@@ -298,9 +299,15 @@ def check_clip_settings(machine: str, sr, duration) -> tuple[str, int, int]:
     """``(machine, sr, n_samples)`` after checking the machine type, ``sr`` [Hz] and ``duration`` [s]."""
     if machine not in MACHINE_SOUNDS:
         raise ParameterError(f"unknown machine type {machine!r}; expected one of {MACHINES}")
+    sr, n = check_rate_and_duration(sr, duration)
+    return machine, sr, n
+
+
+def check_rate_and_duration(sr, duration) -> tuple[int, int]:
+    """``(sr, n_samples)`` after checking ``sr`` [Hz] (an integer >= MIN_SR) and ``duration`` [s] (0.1 to 600)."""
     sr = check_int("sr", sr, low=MIN_SR)
     duration = check_number("duration", duration, low=0.1, high=600.0)
-    return machine, sr, int(round(duration * sr))
+    return sr, int(round(duration * sr))
 
 
 def check_model_ids(model_ids: str | Iterable[str], *, name: str = "model_ids") -> list[str]:

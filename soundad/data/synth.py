@@ -67,8 +67,8 @@ from .machines import (
     MACHINE_SOUNDS,
     SEVERITY,
     ClipSpec,
-    check_clip_settings,
     check_model_ids,
+    check_rate_and_duration,
     pick_anomaly,
     synthesize_machine_sound,
 )
@@ -174,7 +174,7 @@ def write_synthetic_dataset(
 
 def _write_clips(root: Path, settings: dict, *, progress: bool) -> dict:
     """Write every clip; return the manifest record (settings, anomalies, clip IDs)."""
-    n = int(round(settings["duration"] * settings["sr"]))
+    _, n = check_rate_and_duration(settings["sr"], settings["duration"])
     jobs = [(m, i) for m in settings["machines"] for i in settings["model_ids"]]
     bar = None
     if progress:
@@ -200,7 +200,7 @@ def _settings(machines, snrs, model_ids, n_normal, n_abnormal, duration, sr, see
     id_list = check_model_ids(model_ids)
     n_normal = check_int("n_normal", n_normal, low=1)
     n_abnormal = check_int("n_abnormal", n_abnormal, low=0)
-    _, sr, _ = check_clip_settings(machines[0], sr, duration)
+    sr, _ = check_rate_and_duration(sr, duration)
     return {
         "format": _FORMAT_VERSION,
         "machines": machines,
