@@ -50,13 +50,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import soundfile as sf
 
 from soundad._io import atomic_path, atomic_write_text
-from soundad.errors import DataError, ParameterError
+from soundad.errors import DataError
 from soundad.params import check_int
 
 from .groups import parse_snrs, snr_db
@@ -67,6 +67,7 @@ from .machines import (
     MACHINE_SOUNDS,
     SEVERITY,
     ClipSpec,
+    check_machines,
     check_model_ids,
     check_rate_and_duration,
     pick_anomaly,
@@ -195,7 +196,7 @@ def _write_clips(root: Path, settings: dict, *, progress: bool) -> dict:
 
 def _settings(machines, snrs, model_ids, n_normal, n_abnormal, duration, sr, seed) -> dict:
     """The checked settings a dataset is made with (and recorded by, in its manifest)."""
-    machines = _check_machines(machines)
+    machines = check_machines(machines)
     snr_list = parse_snrs(snrs, name="snrs")
     id_list = check_model_ids(model_ids)
     n_normal = check_int("n_normal", n_normal, low=1)
@@ -278,17 +279,3 @@ def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
     pcm = np.round(np.clip(y, -1.0, 32767 / 32768) * 32768).astype(np.int16)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), pcm, sr, format="WAV", subtype="PCM_16")
-
-
-def _check_machines(machines: str | Iterable[str]) -> list[str]:
-    if isinstance(machines, str):
-        machines = [m for m in machines.split(",") if m]
-    machines = list(machines)
-    if not machines:
-        raise ParameterError(f"machines must name at least one of {MACHINES}")
-    for m in machines:
-        if m not in MACHINE_SOUNDS:
-            raise ParameterError(f"unknown machine type {m!r}; expected one of {MACHINES}")
-    if len(set(machines)) != len(machines):
-        raise ParameterError(f"machines has duplicates: {machines}")
-    return machines
