@@ -45,17 +45,20 @@ def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
     parts = urlparse(url)
     if parts.scheme == "file":
         return os.path.exists(parts.path)
-    host = parts.hostname
+    try:  # a malformed port ("abc", 99999) is an unreachable URL, not an error
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
     if not host:
         return False
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     result: list[bool] = []
 
     def probe() -> None:
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # noqa: BLE001  (a bad host name raises UnicodeError, not OSError)
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)

@@ -181,10 +181,7 @@ def check_params(estimator, rules: Mapping[str, Sequence] | None = None) -> None
     """
     rules = type(estimator).parameter_rules if rules is None else rules
     for name, allowed in rules.items():
-        value = getattr(estimator, name)
-        if not any(_satisfies(rule, value) for rule in allowed):
-            expected = " or ".join(_describe(rule) for rule in allowed)
-            raise ParameterError(f"{type(estimator).__name__}: {name}={value!r}; expected {expected}")
+        check_value(f"{type(estimator).__name__}: {name}", getattr(estimator, name), *allowed)
 
 
 #: The rule most integer settings obey (an ``int`` or numpy integer >= 1, never a bool); for

@@ -304,6 +304,36 @@ def test_reproduce_and_bench_pass_the_configs_on(monkeypatch):
     assert bench["backbones"] == soundad.bench.BENCH_BACKBONES and bench["device"] == "auto"
 
 
+
+def test_reproduce_backbone_config_keeps_the_default_weights(monkeypatch, tmp_path):
+    """reproduce's --weights (a list, dest ``weights``) is no BackboneConfig field option: not read into one."""
+    import soundad.cli.settings
+    import soundad.reproduce
+    from soundad.backbones import BackboneConfig
+    from soundad.cli.reproduce_command import run_grid_from_args
+    from soundad.preflight import check_command
+
+    built = []
+    real = soundad.cli.settings.config_from_args
+
+    def spy(cls, *args, **kwargs):
+        config = real(cls, *args, **kwargs)
+        if cls is BackboneConfig:
+            built.append(config)
+        return config
+
+    monkeypatch.setattr(soundad.cli.settings, "config_from_args", spy)
+    monkeypatch.setattr(soundad.reproduce, "run_grid", lambda *args, **kwargs: None)
+    args = build_parser().parse_args(["reproduce", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"),
+                                      "--weights", "imagenet,random", "--device", "cpu", "--batch-size", "3"])
+    check_command(args)  # the preflight builds the command's BackboneConfig too
+    run_grid_from_args(args, None)
+    assert len(built) == 2
+    for config in built:
+        assert config == BackboneConfig(device="cpu", batch_size=3)
+        assert config.weights == BackboneConfig().weights == "imagenet"
+
+
 # --------------------------------------------------------------------------- option names
 def test_singular_options_take_one_value_and_plural_ones_a_list():
     from soundad.cli.arguments import csv_list, layer_list

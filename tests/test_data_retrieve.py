@@ -6,6 +6,7 @@ Every download goes to the loopback HTTP server of test_data_download.
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 import pytest
@@ -87,6 +88,15 @@ def test_downloader_is_a_pooch_downloader(server, tmp_path):  # noqa: F811
 # --------------------------------------------------------------------------- one offline rule, one probe
 def test_is_reachable_is_the_network_modules():
     assert soundad.data.is_reachable is soundad.network.is_reachable
+
+
+@pytest.mark.parametrize("url", ["http://localhost:abc/x", "http://localhost:99999/x", "http://a..b/x"])
+def test_is_reachable_says_false_quietly_for_a_malformed_url(url, capfd, monkeypatch):
+    uncaught = []  # pytest turns an uncaught thread exception into a warning, so watch the hook itself
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    assert soundad.network.is_reachable(url, timeout=1.0) is False
+    out, err = capfd.readouterr()
+    assert out == "" and err == "" and uncaught == []
 
 
 @pytest.mark.parametrize("value", ["0", "false", "False", "no", "off", ""])

@@ -27,10 +27,9 @@ def cmd_steps(args: argparse.Namespace) -> int:
 
     from soundad._io import atomic_write_text
     from soundad.bench import BENCH_BACKBONES, forward_steps, format_steps, measure_gemm, report_json
-    from soundad.features import ImageConfig
 
     backbone = backbone_config(args)
-    image = feature_configs(args).get("image") or ImageConfig()
+    image = feature_configs(args)["image"]
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True))
     gemm = measure_gemm(device=backbone.device, repeats=args.repeats, seed=args.seed)  # one yardstick for all
     rows = []

@@ -157,18 +157,22 @@ def add_config_options(
 
 
 def config_from_args(cls: type, args: argparse.Namespace, *, prefix: str = "",
-                     names: Mapping[str, str] | None = None, **fixed: Any):
+                     names: Mapping[str, str] | None = None, fields: Sequence[str] | None = None, **fixed: Any):
     """Build ``cls`` from the options :func:`add_config_options` added; ``fixed`` sets other fields.
 
-    Fields without an option in ``args`` keep their defaults. The object's own
-    ``validate()`` runs when it has one, with the message naming the option
-    (``--n-mels`` rather than ``MelConfig.n_mels``).
+    Fields without an option in ``args`` keep their defaults. ``fields`` is
+    the same tuple :func:`add_config_options` received, when it received one:
+    then only those fields are read, so another option of the command with
+    the same dest (``reproduce --weights``, a list) is not taken for a field.
+    The object's own ``validate()`` runs when it has one, with the message
+    naming the option (``--n-mels`` rather than ``MelConfig.n_mels``).
     """
     values = dict(fixed)
-    for field in dataclasses.fields(cls):
-        dest = _dest(option_name(field.name, prefix=prefix, names=names))
-        if field.name not in values and hasattr(args, dest):
-            values[field.name] = getattr(args, dest)
+    read = [f.name for f in dataclasses.fields(cls)] if fields is None else list(fields)
+    for name in read:
+        dest = _dest(option_name(name, prefix=prefix, names=names))
+        if name not in values and hasattr(args, dest):
+            values[name] = getattr(args, dest)
     config = cls(**values)
     if hasattr(config, "validate"):
         try:
@@ -176,7 +180,7 @@ def config_from_args(cls: type, args: argparse.Namespace, *, prefix: str = "",
         except ParameterError as error:
             message = str(error)
             for field in dataclasses.fields(cls):
-                if field.name not in fixed:
+                if field.name not in fixed and field.name in read:
                     message = message.replace(f"{cls.__name__}.{field.name}",
                                               option_name(field.name, prefix=prefix, names=names))
             raise ParameterError(message) from None

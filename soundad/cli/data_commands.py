@@ -80,7 +80,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         if args.machines is not None:
             kwargs["machines"] = args.machines
         root = data.download_mimii(args.dest, **kwargs)
-    print_counts(Path(root) if root is not None else Path(args.dest))
+    print_counts(root)
     return 0
 
 

@@ -8,15 +8,16 @@ objects, built from the options by :mod:`soundad.cli.settings`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
+from soundad.backbones.config import BackboneConfig
 from soundad.cli.arguments import HelpFormatter, add_quiet, parse_channel
 from soundad.cli.settings import add_backbone_options, add_feature_options, backbone_config, feature_configs
 
 __all__ = ["EXTRACT_BACKBONE_FIELDS", "add_extract", "add_extraction_options", "cmd_extract"]
 
 #: Every BackboneConfig field is an option of ``extract`` (name: --backbone).
-EXTRACT_BACKBONE_FIELDS = ("name", "weights", "layer", "device", "batch_size", "num_workers", "half",
-                           "channels_last", "fuse_bn", "cpu_fusion", "front_end", "autocast", "compile_mode")
+EXTRACT_BACKBONE_FIELDS = tuple(field.name for field in dataclasses.fields(BackboneConfig))
 
 
 def add_extraction_options(p) -> None:

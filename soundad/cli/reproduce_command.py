@@ -43,7 +43,7 @@ def run_grid_from_args(args: argparse.Namespace, executor):
     baseline_params = {}
     if args.ae_epochs is not None:
         baseline_params = {name: {"max_epochs": args.ae_epochs} for name in ("conv_ae", "dense_ae")}
-    backbone = backbone_config(args)
+    backbone = backbone_config(args, fields=REPRODUCE_BACKBONE_FIELDS)
     return run_grid(
         args.data,
         backbones=args.backbones,
@@ -73,6 +73,7 @@ def print_reproduction(args: argparse.Namespace, results) -> int:
     """Print the split, the mean AUC/pAUC per method with intervals, DCASE scores and layer comparisons."""
     import pandas as pd
 
+    from soundad.data.groups import GROUP_COLUMNS
     from soundad.evaluate import format_ci, render_markdown
     from soundad.report import interval_table
 
@@ -90,8 +91,7 @@ def print_reproduction(args: argparse.Namespace, results) -> int:
     chosen = " (chosen by --split auto)" if args.split == "auto" else ""
     print(f"split: {rule}{chosen}; computed {len(results.attrs.get('computed_cells', []))} cells, "
           f"reused {len(results.attrs.get('reused_cells', []))}")
-    group = "model_id" if "model_id" in ok.columns else "id"
-    print(f"mean over {ok[['snr', 'machine', group]].drop_duplicates().shape[0]} (snr, machine, {group}) groups"
+    print(f"mean over {ok[list(GROUP_COLUMNS)].drop_duplicates().shape[0]} ({', '.join(GROUP_COLUMNS)}) groups"
           + (f" and {args.repeats} repeated splits" if args.repeats > 1 else "") + ":")
     print(render_markdown(table), end="")
     if results.attrs.get("dcase_summary") is not None:  # DCASE layouts (issue 15)

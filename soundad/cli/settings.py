@@ -72,6 +72,9 @@ def add_backbone_options(parser: argparse.ArgumentParser, *, fields, choices=Non
                        metavars={"batch_size": "N", "name": "NAME", "layer": "NAME"})
 
 
-def backbone_config(args: argparse.Namespace, **fixed) -> BackboneConfig:
-    """The BackboneConfig of the parsed options; ``fixed`` sets fields the command has no option for."""
-    return config_from_args(BackboneConfig, args, names=BACKBONE_NAMES, **fixed)
+def backbone_config(args: argparse.Namespace, *, fields=None, **fixed) -> BackboneConfig:
+    """The BackboneConfig of the parsed options; ``fixed`` sets fields the command has no option for.
+
+    ``fields``: the fields given to :func:`add_backbone_options` (None: all).
+    """
+    return config_from_args(BackboneConfig, args, names=BACKBONE_NAMES, fields=fields, **fixed)

@@ -19,6 +19,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 from soundad.errors import DownloadError, ParameterError
@@ -33,12 +34,14 @@ __all__ = [
     "ZENODO_URL",
     "MimiiArchive",
     "check_etag",
+    "extracted_marker",
     "mimii_archive_name",
     "mimii_base_url",
     "mimii_url",
     "parse_hash",
     "registry_entry",
     "snr_arg",
+    "zip_folder",
 ]
 
 #: Where MIMII "public 1.0" lives.
@@ -100,6 +103,16 @@ def mimii_archive_name(snr: str, machine: str) -> str:
     if machine not in MACHINES:
         raise ParameterError(f"unknown machine type {machine!r}; expected one of {MACHINES}")
     return f"{int(snr[:-2])}_dB_{machine}.zip"
+
+
+def extracted_marker(dest: str | os.PathLike, name: str) -> Path:
+    """The file recording that zip ``name`` was unpacked in full: ``<dest>/.soundad/<name>.extracted``."""
+    return Path(dest) / STATE_DIR / f"{name}.extracted"
+
+
+def zip_folder(dest: str | os.PathLike, download_dir: str | os.PathLike | None) -> Path:
+    """Where downloaded zips go: ``download_dir`` (``~`` expanded), else ``<dest>/zips``."""
+    return Path(download_dir).expanduser() if download_dir is not None else Path(dest) / "zips"
 
 
 def mimii_url(snr: str, machine: str, *, base_url: str | None = None) -> str:

@@ -44,13 +44,14 @@ from soundad._io import atomic_path, atomic_write_text
 from soundad.errors import DataError, DownloadError, ParameterError
 from soundad.params import check_int
 
-from .remotezip import RangeReader, member_spans, probe_ranges, span_end
+from .archives import extracted_marker, zip_folder
+from .remotezip import RangeReader, probe_ranges
 from .retrieve import download_file
+from .zipmembers import write_members
 
 __all__ = ["DCASE_DATASETS", "DcaseArchive", "dcase_archives", "download_dcase", "fetch_dcase_subset"]
 
 _ZENODO = "https://zenodo.org/records/{record}/files/"
-STATE_DIR = ".soundad"
 
 
 @dataclass(frozen=True)
@@ -230,9 +231,9 @@ def download_dcase(
     """
     archives = dcase_archives(dataset, machines)
     dest = Path(dest).expanduser()
-    zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
+    zip_dir = zip_folder(dest, download_dir)
     for archive in archives:
-        marker = dest / STATE_DIR / f"{archive.name}.extracted"
+        marker = extracted_marker(dest, archive.name)
         if marker.exists():
             continue
         url = (base_url.rstrip("/") + "/" + archive.name) if base_url else archive.url
@@ -334,29 +335,12 @@ def fetch_dcase_subset(
         raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
     with zf:
         names = _choose([i.filename for i in zf.infolist()], archive.machine, model_id, n_normal, n_abnormal)
-        _fetch_members(zf, reader, names, dest, archive.name)
+        _fetch_members(zf, names, dest, archive.name)
     return dest
 
 
-def _fetch_members(zf: zipfile.ZipFile, reader: RangeReader, names: Sequence[str], dest: Path, archive: str) -> None:
+def _fetch_members(zf: zipfile.ZipFile, names: Sequence[str], dest: Path, archive: str) -> None:
     """Write members ``names`` of the remote zip under ``dest``, one range request per span of neighbours."""
-    todo = []
-    for name in names:
-        info = zf.getinfo(name)
-        target = dest.joinpath(*_safe_parts(name, dest, archive))  # all names checked before writing
-        if not (target.exists() and target.stat().st_size == info.file_size):
-            todo.append((info, target))
-    todo.sort(key=lambda item: item[0].header_offset)  # the zip's order: each span streams forwards
-    starts = {group[0].header_offset: group for group in member_spans([info for info, _ in todo])}
-    for info, target in todo:
-        group = starts.get(info.header_offset)
-        if group is not None:  # one request for this member and its neighbours in the zip
-            reader.open_span(group[0].header_offset, span_end(group[-1]) - group[0].header_offset)
-        try:
-            with zf.open(info) as src, atomic_path(target) as tmp, open(tmp, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-        except zipfile.BadZipFile as exc:
-            raise DownloadError(
-                f"{archive}: member {info.filename!r} is corrupt ({exc}); nothing was written for it"
-            ) from None
+    # every name is checked before the first member is written
+    targets = [(zf.getinfo(name), dest.joinpath(*_safe_parts(name, dest, archive))) for name in names]
+    write_members(zf, targets, archive, progress=False, desc=archive)

@@ -49,7 +49,6 @@ __all__ = ["SYNTH_LAYOUTS", "shift_speed", "write_dcase_synthetic"]
 
 #: Layouts :func:`write_dcase_synthetic` writes.
 SYNTH_LAYOUTS = ("dcase2020", "dcase2023")
-_MACHINES = MACHINES
 
 
 def _seed(*parts) -> int:
@@ -161,9 +160,9 @@ def write_dcase_synthetic(
     """
     if layout not in SYNTH_LAYOUTS:
         raise ParameterError(f"layout={layout!r}; expected one of {', '.join(SYNTH_LAYOUTS)}")
-    bad = [m for m in machines if m not in _MACHINES]
+    bad = [m for m in machines if m not in MACHINES]
     if bad or not machines:
-        raise ParameterError(f"machines {bad or list(machines)}: synthetic DCASE data has {', '.join(_MACHINES)}")
+        raise ParameterError(f"machines {bad or list(machines)}: synthetic DCASE data has {', '.join(MACHINES)}")
     n_normal = check_int("n_normal", n_normal, low=1)
     n_abnormal = check_int("n_abnormal", n_abnormal, low=1)
     n_target = check_int("n_target_train", n_target_train, low=1, allow_none=True)

@@ -29,7 +29,7 @@ from typing import Mapping, Sequence
 from soundad._io import atomic_write_text
 from soundad.errors import ParameterError
 
-from .archives import STATE_DIR, mimii_archive_name, mimii_base_url, registry_entry
+from .archives import extracted_marker, mimii_archive_name, mimii_base_url, registry_entry, zip_folder
 from .groups import parse_snrs
 from .layout import MACHINES, SNRS
 from .retrieve import download_file
@@ -102,9 +102,9 @@ def download_mimii(
     snr_list = parse_snrs(snrs, name="snrs")
     names = [(snr, mimii_archive_name(snr, machine)) for snr in snr_list for machine in _as_list(machines)]
     base = mimii_base_url(base_url)
-    zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
+    zip_dir = zip_folder(dest, download_dir)
     for snr, name in names:
-        if not (extract and (dest / STATE_DIR / f"{name}.extracted").exists()):
+        if not (extract and extracted_marker(dest, name).exists()):
             _fetch_archive(base + name, zip_dir / name, dest, snr, registry=registry, extract=extract,
                            keep_zip=keep_zip, timeout=timeout, progress=progress)
     return dest
@@ -117,7 +117,7 @@ def _fetch_archive(url: str, zip_path: Path, dest: Path, snr: str, *, registry, 
     download_file(url, zip_path, known_hash=known_hash, expected_size=size, timeout=timeout, progress=progress)
     if extract:
         extract_zip(zip_path, dest, snr=snr, progress=progress)
-        marker = dest / STATE_DIR / f"{zip_path.name}.extracted"
+        marker = extracted_marker(dest, zip_path.name)
         atomic_write_text(marker, json.dumps({"archive": zip_path.name, "hash": known_hash}))
         if not keep_zip:
             zip_path.unlink()

@@ -30,6 +30,8 @@ __all__ = [
     "SEVERITY",
     "ClipSpec",
     "check_clip_settings",
+    "check_machines",
+    "check_rate_and_duration",
     "check_model_ids",
     "pick_anomaly",
     "synthesize_machine_sound",
@@ -298,21 +300,47 @@ def check_clip_settings(machine: str, sr, duration) -> tuple[str, int, int]:
     """``(machine, sr, n_samples)`` after checking the machine type, ``sr`` [Hz] and ``duration`` [s]."""
     if machine not in MACHINE_SOUNDS:
         raise ParameterError(f"unknown machine type {machine!r}; expected one of {MACHINES}")
+    sr, n = check_rate_and_duration(sr, duration)
+    return machine, sr, n
+
+
+def check_rate_and_duration(sr, duration) -> tuple[int, int]:
+    """``(sr, n_samples)`` after checking ``sr`` [Hz] (an integer >= MIN_SR) and ``duration`` [s] (0.1 to 600)."""
     sr = check_int("sr", sr, low=MIN_SR)
     duration = check_number("duration", duration, low=0.1, high=600.0)
-    return machine, sr, int(round(duration * sr))
+    return sr, int(round(duration * sr))
+
+
+def check_machines(machines: str | Iterable[str]) -> list[str]:
+    """Machine types (keys of :data:`MACHINE_SOUNDS`) from a list or a comma-separated string; none twice."""
+
+    def check(machine) -> None:
+        if machine not in MACHINE_SOUNDS:
+            raise ParameterError(f"unknown machine type {machine!r}; expected one of {MACHINES}")
+
+    return _name_list(machines, "machines", f"machines must name at least one of {MACHINES}", check)
 
 
 def check_model_ids(model_ids: str | Iterable[str], *, name: str = "model_ids") -> list[str]:
     """Model IDs (``"id_NN"``) from a list or a comma-separated string; none missing, none twice."""
-    if isinstance(model_ids, str):
-        model_ids = [i for i in model_ids.split(",") if i]
-    model_ids = list(model_ids)
-    if not model_ids:
-        raise ParameterError(f"{name} must name at least one model ID, e.g. ['id_00']")
-    for i in model_ids:
-        if not isinstance(i, str) or not re.fullmatch(r"id_\d+", i):
-            raise ParameterError(f"{name}: model ID {i!r} must look like 'id_00'")
-    if len(set(model_ids)) != len(model_ids):
-        raise ParameterError(f"{name} has duplicates: {model_ids}")
-    return model_ids
+
+    def check(model_id) -> None:
+        if not isinstance(model_id, str) or not re.fullmatch(r"id_\d+", model_id):
+            raise ParameterError(f"{name}: model ID {model_id!r} must look like 'id_00'")
+
+    return _name_list(model_ids, name, f"{name} must name at least one model ID, e.g. ['id_00']", check)
+
+
+def _name_list(values: str | Iterable[str], name: str, empty: str, check) -> list[str]:
+    """``values`` as a list (a string is split on commas), refused when empty (message ``empty``),
+    when ``check`` raises for an item, or when an item comes twice."""
+    if isinstance(values, str):
+        values = [v for v in values.split(",") if v]
+    values = list(values)
+    if not values:
+        raise ParameterError(empty)
+    for value in values:
+        check(value)
+    if len(set(values)) != len(values):
+        raise ParameterError(f"{name} has duplicates: {values}")
+    return values

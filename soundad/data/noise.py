@@ -13,7 +13,7 @@ import numpy as np
 from soundad.errors import ParameterError
 from soundad.params import check_int
 
-from .machines import check_clip_settings
+from .machines import check_rate_and_duration
 from .signals import bandpass_gain, colored_noise, drift, events, harmonics, seeded_rng, unit_rms
 
 __all__ = ["factory_noise", "mix_at_snr", "synthesize_factory_noise"]
@@ -42,7 +42,7 @@ def synthesize_factory_noise(*, duration: float = 10.0, sr: int = 16000, seed: i
     noise : np.ndarray [shape=(round(duration * sr),), dtype=float32]
         Unit-RMS noise (scale it to the level you need).
     """
-    _, sr, n = check_clip_settings("fan", sr, duration)
+    sr, n = check_rate_and_duration(sr, duration)
     check_int("seed", seed, low=0)
     check_int("segment", segment, low=0)
     return factory_noise(n, float(sr), seed, seeded_rng("soundad-noise", seed, "segment", segment)).astype(np.float32)

@@ -225,7 +225,7 @@ def _auto(cache: Path, needs: Sequence[str], synth_kw: dict, subset_kw: dict, *,
     passed_over = []
     if env:
         source = _from_path(env, kind="env")
-        if _meets(source, needs):
+        if not needs or _meets(source, needs):  # no needs: _from_path's read was the only check
             return source
         passed_over.append(f"${DATA_ENV} ({source.name})")
     if not needs:  # the subset and the embedded sample hold one SNR and one machine

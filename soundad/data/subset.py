@@ -23,11 +23,11 @@ from soundad._io import atomic_write_text
 from soundad.errors import DataError, DownloadError
 from soundad.params import check_int
 
-from .archives import STATE_DIR, check_etag, mimii_archive_name, mimii_base_url, registry_entry, snr_arg
+from .archives import STATE_DIR, check_etag, mimii_archive_name, mimii_base_url, registry_entry, snr_arg, zip_folder
 from .machines import check_model_ids
 from .remotezip import RangeReader, probe_ranges
 from .retrieve import download_file
-from .zipmembers import choose_members, extract_members, member_target
+from .zipmembers import choose_members, extract_members
 
 __all__ = ["fetch_mimii_subset", "subset_complete", "subset_marker", "subset_settings"]
 
@@ -108,8 +108,6 @@ def fetch_mimii_subset(
                    timeout=timeout, progress=progress)
     with zf:
         chosen = choose_members(zf.infolist(), name, machine, model_id, n_normal, n_abnormal)
-        for info in chosen:
-            member_target(info.filename, dest, snr, name)
         paths = extract_members(zf, chosen, dest, snr, name, progress=progress, desc=f"fetching {machine} {model_id} ({snr})")
     record = dict(settings, files={p.relative_to(dest).as_posix(): p.stat().st_size for p in paths})
     atomic_write_text(marker, json.dumps(record, indent=1, sort_keys=True))
@@ -146,7 +144,7 @@ def _open_zip(url: str, dest: Path, *, registry, download_dir, timeout: float, p
             raise DownloadError(f"{url} does not look like a zip file ({exc})") from None
     warnings.warn(f"{url}: the server ignores range requests; downloading the whole zip", stacklevel=3)
     known_hash, expected = registry_entry(name, registry)
-    zip_dir = Path(download_dir).expanduser() if download_dir is not None else dest / "zips"
+    zip_dir = zip_folder(dest, download_dir)
     local = download_file(url, zip_dir / name, known_hash=known_hash, expected_size=expected, timeout=timeout,
                           progress=progress)
     try:

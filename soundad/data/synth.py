@@ -50,13 +50,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import soundfile as sf
 
 from soundad._io import atomic_path, atomic_write_text
-from soundad.errors import DataError, ParameterError
+from soundad.errors import DataError
 from soundad.params import check_int
 
 from .groups import parse_snrs, snr_db
@@ -67,8 +67,9 @@ from .machines import (
     MACHINE_SOUNDS,
     SEVERITY,
     ClipSpec,
-    check_clip_settings,
+    check_machines,
     check_model_ids,
+    check_rate_and_duration,
     pick_anomaly,
     synthesize_machine_sound,
 )
@@ -174,7 +175,7 @@ def write_synthetic_dataset(
 
 def _write_clips(root: Path, settings: dict, *, progress: bool) -> dict:
     """Write every clip; return the manifest record (settings, anomalies, clip IDs)."""
-    n = int(round(settings["duration"] * settings["sr"]))
+    _, n = check_rate_and_duration(settings["sr"], settings["duration"])
     jobs = [(m, i) for m in settings["machines"] for i in settings["model_ids"]]
     bar = None
     if progress:
@@ -195,12 +196,12 @@ def _write_clips(root: Path, settings: dict, *, progress: bool) -> dict:
 
 def _settings(machines, snrs, model_ids, n_normal, n_abnormal, duration, sr, seed) -> dict:
     """The checked settings a dataset is made with (and recorded by, in its manifest)."""
-    machines = _check_machines(machines)
+    machines = check_machines(machines)
     snr_list = parse_snrs(snrs, name="snrs")
     id_list = check_model_ids(model_ids)
     n_normal = check_int("n_normal", n_normal, low=1)
     n_abnormal = check_int("n_abnormal", n_abnormal, low=0)
-    _, sr, _ = check_clip_settings(machines[0], sr, duration)
+    sr, _ = check_rate_and_duration(sr, duration)
     return {
         "format": _FORMAT_VERSION,
         "machines": machines,
@@ -278,17 +279,3 @@ def _write_wav(path: Path, y: np.ndarray, sr: int) -> None:
     pcm = np.round(np.clip(y, -1.0, 32767 / 32768) * 32768).astype(np.int16)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), pcm, sr, format="WAV", subtype="PCM_16")
-
-
-def _check_machines(machines: str | Iterable[str]) -> list[str]:
-    if isinstance(machines, str):
-        machines = [m for m in machines.split(",") if m]
-    machines = list(machines)
-    if not machines:
-        raise ParameterError(f"machines must name at least one of {MACHINES}")
-    for m in machines:
-        if m not in MACHINE_SOUNDS:
-            raise ParameterError(f"unknown machine type {m!r}; expected one of {MACHINES}")
-    if len(set(machines)) != len(machines):
-        raise ParameterError(f"machines has duplicates: {machines}")
-    return machines

@@ -34,7 +34,7 @@ from .groups import normalise_snr, snr_db
 from .layout import LABELS
 from .remotezip import RangeReader, member_spans, span_end
 
-__all__ = ["choose_members", "extract_members", "extract_zip", "member_target"]
+__all__ = ["choose_members", "extract_members", "extract_zip", "member_target", "write_members"]
 
 
 def member_target(name: str, dest: Path, snr: str, archive: str) -> tuple[str, ...] | None:
@@ -73,14 +73,32 @@ def extract_members(
 ) -> list[Path]:
     """Write ``infos`` of ``zf`` under ``<dest>/<snr>/`` (skipping complete ones); return every target path.
 
-    For a remote zip, members next to each other are fetched with one range
-    request each (:func:`~soundad.data.remotezip.member_spans`).
+    Every member's name is checked (:func:`member_target`) before the first
+    one is written, so a zip-slip name refuses the whole archive.
     """
     targets = []
-    for info in infos:
+    for info in infos:  # refuse the whole archive before writing anything
         parts = member_target(info.filename, dest, snr, archive)
         if parts is not None:
             targets.append((info, dest / snr / Path(*parts)))
+    return write_members(zf, targets, archive, progress=progress, desc=desc)
+
+
+def write_members(
+    zf: zipfile.ZipFile, targets: Sequence[tuple[zipfile.ZipInfo, Path]], archive: str, *, progress: bool, desc: str
+) -> list[Path]:
+    """Write each ``(info, target)`` member of ``zf`` atomically (skipping complete ones); return every target path.
+
+    A member is complete when its target exists with the member's size. For
+    a remote zip, members next to each other are fetched with one range
+    request each (:func:`~soundad.data.remotezip.member_spans`).
+
+    Raises
+    ------
+    DownloadError
+        A member fails its CRC check (nothing is written for it).
+    """
+    targets = list(targets)
     remote = isinstance(zf.fp, RangeReader)
     if remote:
         targets.sort(key=lambda item: item[0].header_offset)  # the zip's order: spans stream forwards
@@ -164,8 +182,6 @@ def extract_zip(
             if missing:
                 raise DataError(f"{str(zip_path)!r} has no member(s) {missing[:5]}")
             infos = [by_name[m] for m in wanted]
-        for info in infos:  # refuse the whole archive before writing anything
-            member_target(info.filename, dest, snr, zip_path.name)
         try:
             return extract_members(zf, infos, dest, snr, zip_path.name, progress=progress, desc=f"unpacking {zip_path.name}")
         except DownloadError as exc:
