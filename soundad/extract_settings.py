@@ -27,8 +27,8 @@ import torch
 import soundad
 from soundad.backbones import (
     BackboneConfig,
-    DEFAULT_LAYERS,
     check_backbone_name,
+    layer_names,
     onednn_graph_available,
     resolve_device,
     resolve_layer,
@@ -87,13 +87,16 @@ def layer_label(backbone: str, layer: Any) -> str:
     """The layer(s) as one string for tables and the cache key, e.g. ``"layer3+layer4"``.
 
     ``layer`` is what :func:`soundad.backbones.resolve_layer` returns: ``None``
-    (the backbone's default layer), a name, ``"a+b"`` or a sequence of names.
+    (the backbone's default layer, asked of the registry, so a backbone
+    registered later has one too), a name, ``"a+b"`` or a sequence of names.
+    The parsing is :func:`soundad.backbones.layers.layer_names`'s.
+
+    Raises
+    ------
+    ParameterError
+        Unknown backbone, or ``layer`` naming no layer or one layer twice.
     """
-    if layer is None:
-        return DEFAULT_LAYERS[backbone]
-    if isinstance(layer, str):
-        return "+".join(part for part in layer.split("+") if part)
-    return "+".join(str(part) for part in layer)
+    return "+".join(layer_names(backbone, layer))
 
 
 @dataclass(frozen=True)

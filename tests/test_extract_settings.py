@@ -171,3 +171,24 @@ def test_config_and_a_conflicting_keyword_are_refused():
         extract_features(["x.wav"], config=config, batch_size=8)
     built = config_from(None, {"name": "resnet18", "weights": "random"})
     assert built == BackboneConfig(name="resnet18", weights="random")
+
+
+def test_a_backbone_registered_later_resolves_with_its_default_layer(monkeypatch):
+    import soundad.backbones.registry as registry
+    from soundad.backbones import TorchvisionWeights, register
+
+    monkeypatch.setattr(registry, "MODELS", dict(registry.MODELS))  # the registration is undone afterwards
+    register("mobilenet_v3_small", weights=TorchvisionWeights("MobileNet_V3_Small_Weights"),
+             default_layer="features", min_image_size=64)
+    run = resolve_settings(BackboneConfig(name="mobilenet_v3_small", weights="random", device="cpu"),
+                           mel=MelConfig(), window=WindowConfig(), image=ImageConfig(), channel=0)
+    assert (run.layer_label, run.cache_settings()["backbone"]) == ("features", "mobilenet_v3_small")
+    assert layer_label("mobilenet_v3_small", "features+classifier") == "features+classifier"
+
+
+def test_layer_label_joins_what_layer_names_parses():
+    assert layer_label("resnet18", None) == "layer4"
+    assert layer_label("resnet18", "+layer3++layer4+") == "layer3+layer4"
+    assert layer_label("resnet18", ("layer3", "layer4")) == "layer3+layer4"
+    with pytest.raises(ParameterError, match="one or more distinct layers"):
+        layer_label("resnet18", "layer4+layer4")

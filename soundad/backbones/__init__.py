@@ -29,7 +29,7 @@ registry    :data:`MODELS` (one entry per backbone), :func:`list_models`,
 weights     the weights entries (:class:`TorchvisionWeights`,
             :class:`LiteWeights`), :func:`load_torchvision_state_dict`
 layers      :data:`DEFAULT_LAYERS`, :data:`LAYER_PRESETS`,
-            :func:`resolve_layer`, :func:`list_layers`
+            :func:`resolve_layer`, :func:`layer_names`, :func:`list_layers`
 device      :func:`resolve_device`, :func:`onednn_graph_available`
 model       :class:`Backbone`, :func:`load_backbone`
 ==========  ===============================================================
@@ -45,7 +45,8 @@ from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig
 # torch-free, so that `soundad --help` and the CLI's option parsing stay fast.
 _HOME = {
     "onednn_graph_available": "device", "resolve_device": "device",
-    "DEFAULT_LAYERS": "layers", "LAYER_PRESETS": "layers", "list_layers": "layers", "resolve_layer": "layers",
+    "DEFAULT_LAYERS": "layers", "LAYER_PRESETS": "layers", "layer_names": "layers", "list_layers": "layers",
+    "resolve_layer": "layers",
     "Backbone": "model", "as_config": "model", "load_backbone": "model",
     "BACKBONES": "registry", "LITE_MODELS": "registry", "MODELS": "registry", "TORCHVISION_BACKBONES": "registry",
     "ModelEntry": "registry", "check_backbone_name": "registry", "check_weights_available": "registry",
@@ -86,6 +87,7 @@ __all__ = [
     "get_entry",
     "get_model",
     "get_model_weights",
+    "layer_names",
     "list_layers",
     "list_models",
     "load_backbone",
