@@ -56,10 +56,15 @@ _HOME = {
 }
 
 
+#: Lists derived from the registry on each access (a backbone registered later is in them): never cached here.
+_LIVE = {"BACKBONES", "DEFAULT_LAYERS", "LITE_MODELS", "TORCHVISION_BACKBONES"}
+
+
 def __getattr__(name: str):
     if name in _HOME:
         value = getattr(import_module(f"soundad.backbones.{_HOME[name]}"), name)
-        globals()[name] = value
+        if name not in _LIVE:
+            globals()[name] = value
         return value
     raise AttributeError(f"module 'soundad.backbones' has no attribute {name!r}")
 
