@@ -43,6 +43,7 @@ __all__ = [
     "ExtractionSettings",
     "resolve_settings",
     "default_batch_size",
+    "resolve_batch_size",
     "default_num_workers",
     "layer_label",
 ]
@@ -59,6 +60,17 @@ def default_batch_size(device: Any = "cpu") -> int:
     - GPU (CUDA/MPS): **128**, enough to keep the device busy.
     """
     return 8 if resolve_device(device).type == "cpu" else 128
+
+
+def resolve_batch_size(batch_size: int | None, device: Any = "cpu") -> int:
+    """``batch_size`` checked, or :func:`default_batch_size` of ``device`` when it is None.
+
+    Raises
+    ------
+    ParameterError
+        ``batch_size`` not an integer >= 1, or ``device`` not a device.
+    """
+    return check_int("batch_size", default_batch_size(device) if batch_size is None else batch_size, low=1)
 
 
 def default_num_workers(device: Any = "cpu") -> int:
@@ -202,8 +214,7 @@ def resolve_settings(config: BackboneConfig, *, mel: MelConfig, window: WindowCo
     mel.validate()
     window.validate()
     image.validate()
-    batch_size = default_batch_size(config.device) if config.batch_size is None else config.batch_size
-    batch_size = check_int("batch_size", batch_size, low=1)
+    batch_size = resolve_batch_size(config.batch_size, config.device)
     check_value("channel", channel, *CHANNEL_RULES)
     device = resolve_device(config.device)
     from soundad.validate import check_image_size  # needs the backbones' input sizes

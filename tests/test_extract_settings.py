@@ -16,7 +16,7 @@ import soundad
 from soundad.backbones import BackboneConfig, onednn_graph_available
 from soundad.cache import plain_settings, settings_digest
 from soundad.errors import ParameterError
-from soundad.extract_settings import ExtractionSettings, layer_label, resolve_settings
+from soundad.extract_settings import ExtractionSettings, default_batch_size, layer_label, resolve_settings
 from soundad.features import ImageConfig, MelConfig, WindowConfig
 
 #: Versions pinned for the digest snapshots (the real ones are checked separately).
@@ -192,3 +192,15 @@ def test_layer_label_joins_what_layer_names_parses():
     assert layer_label("resnet18", ("layer3", "layer4")) == "layer3+layer4"
     with pytest.raises(ParameterError, match="one or more distinct layers"):
         layer_label("resnet18", "layer4+layer4")
+
+
+def test_resolve_batch_size_defaults_by_device_and_checks_what_is_given():
+    from soundad.extract_settings import resolve_batch_size
+
+    assert resolve_batch_size(None, "cpu") == default_batch_size("cpu") == 8
+    assert resolve_batch_size(None, torch.device("cpu")) == 8
+    assert resolve_batch_size(3, "cpu") == 3
+    with pytest.raises(ParameterError, match=r"batch_size=0; expected an integer >= 1"):
+        resolve_batch_size(0, "cpu")
+    with pytest.raises(ParameterError, match=r"batch_size=True; expected an integer >= 1"):
+        resolve_batch_size(True, "cpu")
