@@ -204,3 +204,11 @@ def test_resolve_batch_size_defaults_by_device_and_checks_what_is_given():
         resolve_batch_size(0, "cpu")
     with pytest.raises(ParameterError, match=r"batch_size=True; expected an integer >= 1"):
         resolve_batch_size(True, "cpu")
+
+
+def test_changed_keywords_are_those_off_their_default():
+    from soundad.backbones import changed_keywords
+
+    keywords = {"weights": "random", "layer": None, "batch_size": 8, "half": False}
+    assert changed_keywords(keywords) == {"weights": "random", "batch_size": 8}
+    assert list(changed_keywords(keywords, {k: None for k in keywords})) == ["weights", "batch_size", "half"]

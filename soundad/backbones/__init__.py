@@ -22,7 +22,7 @@ where; soundad never falls back to random weights silently.
 ==========  ===============================================================
 module      holds
 ==========  ===============================================================
-config      :class:`BackboneConfig`, :data:`DEFAULT_BACKBONE`
+config      :class:`BackboneConfig`, :data:`DEFAULT_BACKBONE`, :func:`changed_keywords`
 registry    :data:`MODELS` (one entry per backbone), :func:`list_models`,
             :func:`get_entry`, :func:`get_model`, :func:`get_model_weights`,
             :func:`resolve_weights`, :func:`check_weights_available`
@@ -39,7 +39,7 @@ Everything public is importable from here: ``from soundad.backbones import load_
 
 from importlib import import_module
 
-from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig
+from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig, changed_keywords
 
 # Everything but the config is imported on first use (PEP 562): the config is
 # torch-free, so that `soundad --help` and the CLI's option parsing stay fast.
@@ -87,6 +87,7 @@ __all__ = [
     "ModelEntry",
     "TorchvisionWeights",
     "as_config",
+    "changed_keywords",
     "check_backbone_name",
     "check_weights_available",
     "get_entry",
