@@ -27,7 +27,7 @@ import torch
 
 from soundad.errors import ParameterError
 from soundad.features import MelConfig, WindowConfig, compute_mel, sliding_windows
-from soundad.front_end import ClipAudio, ClipChunks
+from soundad.front_end import ClipAudio, ClipChunks, WorkerFailure
 
 __all__ = ["clip_windows", "ClipWindows", "CLIPS_PER_ITEM", "make_loader", "windows_on_device",
            "limit_blas_threads"]
@@ -76,7 +76,7 @@ class ClipWindows(ClipChunks):
     consumes thousands of clips per second, pays the inter-process hand-over once per chunk.
     """
 
-    def __getitem__(self, item: int):
+    def load(self, item: int):
         first, paths = self.chunk(item)
         arrays = [clip_windows(path, mel=self.mel, window=self.window, channel=self.channel) for path in paths]
         rows = torch.tensor([len(a) for a in arrays], dtype=torch.int64)
@@ -115,11 +115,20 @@ def make_loader(paths: list[str], settings) -> torch.utils.data.DataLoader:
 
 
 def windows_on_device(loader, settings) -> Iterator[tuple[int, list[int], torch.Tensor]]:
-    """Yield ``(first clip index, windows per clip, windows on the device)`` for each loader item."""
+    """Yield ``(first clip index, windows per clip, windows on the device)`` for each loader item.
+
+    Raises
+    ------
+    SoundadError
+        The error a worker process met reading an item (:class:`~soundad.front_end.WorkerFailure`),
+        re-raised here with its class and its one-line message.
+    """
     from soundad.spectrogram_torch import batched_clip_windows
 
     device = settings.device
     for item in loader:
+        if isinstance(item, WorkerFailure):
+            item.reraise()
         if settings.backbone.front_end == "torch":
             first, rates, audio = item
             with torch.inference_mode():

@@ -81,7 +81,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from soundad.backbones import BackboneConfig
+from soundad.backbones import BackboneConfig, changed_keywords
 from soundad.clip_loader import clip_windows, limit_blas_threads, make_loader, windows_on_device
 from soundad.data import check_clip_headers
 from soundad.errors import DataError, ParameterError
@@ -122,7 +122,7 @@ def config_from(config: BackboneConfig | None, keywords: dict) -> BackboneConfig
         return BackboneConfig(**keywords)
     if not isinstance(config, BackboneConfig):
         raise ParameterError(f"config must be a soundad.backbones.BackboneConfig, got {type(config).__name__}")
-    given = {k: v for k, v in keywords.items() if v is not getattr(_DEFAULT, k) and v != getattr(_DEFAULT, k)}
+    given = changed_keywords(keywords)
     if given:
         changes = ", ".join(f"{k}={v!r}" for k, v in given.items())
         raise ParameterError(f"extract_features(config=...) takes {', '.join(given)} from the config, not as "

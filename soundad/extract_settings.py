@@ -27,8 +27,8 @@ import torch
 import soundad
 from soundad.backbones import (
     BackboneConfig,
-    DEFAULT_LAYERS,
     check_backbone_name,
+    layer_names,
     onednn_graph_available,
     resolve_device,
     resolve_layer,
@@ -43,6 +43,7 @@ __all__ = [
     "ExtractionSettings",
     "resolve_settings",
     "default_batch_size",
+    "resolve_batch_size",
     "default_num_workers",
     "layer_label",
 ]
@@ -59,6 +60,17 @@ def default_batch_size(device: Any = "cpu") -> int:
     - GPU (CUDA/MPS): **128**, enough to keep the device busy.
     """
     return 8 if resolve_device(device).type == "cpu" else 128
+
+
+def resolve_batch_size(batch_size: int | None, device: Any = "cpu") -> int:
+    """``batch_size`` checked, or :func:`default_batch_size` of ``device`` when it is None.
+
+    Raises
+    ------
+    ParameterError
+        ``batch_size`` not an integer >= 1, or ``device`` not a device.
+    """
+    return check_int("batch_size", default_batch_size(device) if batch_size is None else batch_size, low=1)
 
 
 def default_num_workers(device: Any = "cpu") -> int:
@@ -87,13 +99,16 @@ def layer_label(backbone: str, layer: Any) -> str:
     """The layer(s) as one string for tables and the cache key, e.g. ``"layer3+layer4"``.
 
     ``layer`` is what :func:`soundad.backbones.resolve_layer` returns: ``None``
-    (the backbone's default layer), a name, ``"a+b"`` or a sequence of names.
+    (the backbone's default layer, asked of the registry, so a backbone
+    registered later has one too), a name, ``"a+b"`` or a sequence of names.
+    The parsing is :func:`soundad.backbones.layers.layer_names`'s.
+
+    Raises
+    ------
+    ParameterError
+        Unknown backbone, or ``layer`` naming no layer or one layer twice.
     """
-    if layer is None:
-        return DEFAULT_LAYERS[backbone]
-    if isinstance(layer, str):
-        return "+".join(part for part in layer.split("+") if part)
-    return "+".join(str(part) for part in layer)
+    return "+".join(layer_names(backbone, layer))
 
 
 @dataclass(frozen=True)
@@ -199,8 +214,7 @@ def resolve_settings(config: BackboneConfig, *, mel: MelConfig, window: WindowCo
     mel.validate()
     window.validate()
     image.validate()
-    batch_size = default_batch_size(config.device) if config.batch_size is None else config.batch_size
-    batch_size = check_int("batch_size", batch_size, low=1)
+    batch_size = resolve_batch_size(config.batch_size, config.device)
     check_value("channel", channel, *CHANNEL_RULES)
     device = resolve_device(config.device)
     from soundad.validate import check_image_size  # needs the backbones' input sizes

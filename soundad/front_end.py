@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from soundad.errors import ParameterError
+from soundad.errors import ParameterError, SoundadError
 from soundad.features import MelConfig, WindowConfig
 from soundad.params import Options, check_int, check_value
 
-__all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "ClipChunks", "measure_front_ends"]
+__all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "ClipChunks", "WorkerFailure",
+           "measure_front_ends"]
 
 FRONT_ENDS = ("auto", "librosa", "torch")
 
@@ -43,10 +45,30 @@ def resolve_front_end(front_end: str, device: torch.device) -> str:
     return CPU_DEFAULT if device.type == "cpu" else "torch"
 
 
+@dataclass(frozen=True)
+class WorkerFailure:
+    """What a loader worker process hands over instead of an item when reading it raised a SoundadError.
+
+    torch would re-raise the error in the main process rewrapped, its message
+    the worker's whole traceback ("Caught DataError in DataLoader worker
+    process 0. Original Traceback ..."); a user's broken file deserves its one
+    line. :func:`soundad.clip_loader.windows_on_device` calls :meth:`reraise`.
+    """
+
+    error_type: type
+    message: str
+
+    def reraise(self):
+        """Raise the worker's error in this process: the same class, the same message."""
+        raise self.error_type(self.message)
+
+
 class ClipChunks(torch.utils.data.Dataset):
     """A dataset over chunks of clips: item ``k`` holds clips ``k*c .. k*c+c-1`` (``c = clips_per_item``).
 
-    Subclasses say what an item holds (:meth:`__getitem__`, using :meth:`chunk`).
+    Subclasses say what an item holds (:meth:`load`, using :meth:`chunk`). In a
+    loader worker process, a :class:`~soundad.errors.SoundadError` raised by
+    :meth:`load` is handed over as a :class:`WorkerFailure`.
     """
 
     def __init__(self, paths: Sequence[str], *, mel: MelConfig, window: WindowConfig, channel,
@@ -62,6 +84,18 @@ class ClipChunks(torch.utils.data.Dataset):
         """Index of the chunk's first clip, and the chunk's paths."""
         first = item * self.clips_per_item
         return first, self.paths[first:first + self.clips_per_item]
+
+    def load(self, item: int):
+        """Item ``item`` (subclasses define it)."""
+        raise NotImplementedError
+
+    def __getitem__(self, item: int):
+        if torch.utils.data.get_worker_info() is None:  # in this process: the error as raised
+            return self.load(item)
+        try:
+            return self.load(item)
+        except SoundadError as err:
+            return WorkerFailure(type(err), str(err))
 
 
 class ClipAudio(ClipChunks):
@@ -85,7 +119,7 @@ class ClipAudio(ClipChunks):
                  clips_per_item: int = 8):
         super().__init__(paths, mel=mel, window=window, channel=channel, clips_per_item=clips_per_item)
 
-    def __getitem__(self, item: int):
+    def load(self, item: int):
         from soundad.data import load_audio
 
         first, paths = self.chunk(item)

@@ -42,13 +42,13 @@ def stage_layers(backbone: str, *, concat: bool = True) -> tuple[str | None, ...
     Returns ``(None, stage, ..., "stage+...+default_layer")``; ``None`` is the
     backbone's default layer (what ``run_grid`` expects).
     """
-    from soundad.backbones import DEFAULT_LAYERS
+    from soundad.backbones import get_entry
 
     if backbone not in STAGES:
         raise ParameterError(f"no stage list for backbone {backbone!r}; "
                              f"known: {', '.join(STAGES)} (or pass layer names yourself)")
     stages = tuple(STAGES[backbone].values())
-    joined = ("+".join((*stages[-2:], DEFAULT_LAYERS[backbone])),) if concat else ()
+    joined = ("+".join((*stages[-2:], get_entry(backbone).default_layer)),) if concat else ()
     return (None, *stages, *joined)
 
 

@@ -83,24 +83,22 @@ def _resolved(device: str) -> str:
     return str(resolve_device(device))
 
 
-def _batch_size(backbone) -> int:
-    """The batch size ``backbone`` (a BackboneConfig) runs with on its device."""
-    if backbone.batch_size is not None:
-        return backbone.batch_size
-    from soundad.backbones import resolve_device
-    from soundad.extract import default_batch_size
+def _names_and_image_size(backbones, settings: dict, *, option: str) -> None:
+    """Backbone names, and the image size for each on the device and at the batch size the run uses."""
+    from soundad.extract_settings import resolve_batch_size
 
-    return default_batch_size(resolve_device(backbone.device))
+    check_backbone_names(backbones, option=option)
+    backbone = settings["backbone"]
+    device = _resolved(backbone.device)
+    check_image_size(settings["image"].size, backbones=backbones,
+                     batch_size=resolve_batch_size(backbone.batch_size, device), device=device)
 
 
 def _models(backbones, weights, layers, settings: dict, *, option: str) -> None:
     """Names, image size, weights and layers of every (backbone, weights, layer) asked for."""
     from soundad.backbones import check_weights_available
 
-    backbone = settings["backbone"]
-    check_backbone_names(backbones, option=option)
-    check_image_size(settings["image"].size, backbones=backbones, batch_size=_batch_size(backbone),
-                     device=_resolved(backbone.device))
+    _names_and_image_size(backbones, settings, option=option)
     for name in backbones:
         for tag in weights:
             check_weights_available(name, tag)
@@ -176,10 +174,7 @@ def _bench(args) -> None:
 
     check_seed(args.seed)
     settings = _settings(args)
-    backbones = list(args.backbones or BENCH_BACKBONES)
-    check_backbone_names(backbones, option="--backbones")
-    check_image_size(settings["image"].size, backbones=backbones, batch_size=_batch_size(settings["backbone"]),
-                     device=_resolved(settings["backbone"].device))
+    _names_and_image_size(list(args.backbones or BENCH_BACKBONES), settings, option="--backbones")
     if args.json is not None:
         json_path = Path(args.json).expanduser()
         if json_path.is_dir():

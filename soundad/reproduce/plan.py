@@ -180,7 +180,7 @@ def _names(name: str, value) -> tuple:
 
 def resolve_models(*, models, backbones, weights, layers, device, batch_size, front_end) -> tuple:
     """The backbone configs of a run: ``models`` as given, or the product of backbones × weights × layers."""
-    from soundad.backbones import BACKBONES, DEFAULT_BACKBONE, BackboneConfig
+    from soundad.backbones import DEFAULT_BACKBONE, BackboneConfig, list_models
 
     if models is not None:
         given = [n for n, v in (("backbones", backbones), ("weights", weights), ("layers", layers),
@@ -200,7 +200,7 @@ def resolve_models(*, models, backbones, weights, layers, device, batch_size, fr
                        for b in backbones for w in weights for layer in layers)
     for model in models:
         check_value("weights", model.weights, Options(*WEIGHTS))
-        check_value("backbones", model.name, Options(*BACKBONES))
+        check_value("backbones", model.name, Options(*list_models()))  # the live registry
     return models
 
 
