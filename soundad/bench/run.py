@@ -69,7 +69,7 @@ def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_D
                autocast=False, compile_mode=None, progress=True) -> BenchPlan:
     """Check the bench's arguments and fill in the device's defaults; nothing is measured."""
     from soundad.cuda_forward import cuda_options
-    from soundad.extract import default_batch_size
+    from soundad.extract_settings import resolve_batch_size
     from soundad.features import ImageConfig, MelConfig, WindowConfig
 
     dev = torch_device(device)
@@ -85,7 +85,7 @@ def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_D
         device=dev.type, n_clips=n_clips,
         naive_clips=check_int("naive_clips", min(n_clips, 16) if naive_clips is None else naive_clips, low=1),
         duration=check_number("duration", duration, low=0, closed="neither"),
-        batch_size=check_int("batch_size", default_batch_size(dev) if batch_size is None else batch_size, low=1),
+        batch_size=resolve_batch_size(batch_size, dev),
         repeats=check_int("repeats", repeats, low=1), seed=seed,
         mel=mel if mel is not None else MelConfig(), window=window if window is not None else WindowConfig(),
         image=image, log=log, autocast=autocast, compile_mode=compile_mode)

@@ -135,10 +135,10 @@ def forward_steps(name: str, *, device: str = "cpu", batch_size: int | None = No
         rates are then NaN; any other failure is raised).
     """
     from soundad.backbones import load_backbone
-    from soundad.extract import default_batch_size
+    from soundad.extract_settings import resolve_batch_size
 
     dev = torch_device(device)
-    batch_size = check_int("batch_size", default_batch_size(dev) if batch_size is None else batch_size, low=1)
+    batch_size = resolve_batch_size(batch_size, dev)
     repeats = check_int("repeats", repeats, low=1)
     if gemm_gflops is None:
         gemm_gflops = measure_gemm(device=dev.type, n=gemm_size, repeats=repeats, seed=seed)
