@@ -185,3 +185,19 @@ def test_a_failing_compile_step_is_reported_not_raised(monkeypatch):
     assert rows[-1]["error"] == "RuntimeError: no C compiler" and math.isnan(rows[-1]["windows_per_second"])
     assert all(r["error"] is None for r in rows[:-1])
     assert "failed: RuntimeError: no C compiler" in format_steps(rows)
+
+
+def test_paper_backbones_projection_sums_each_device_and_paces_the_gpu_by_its_pipeline():
+    from soundad.bench import PAPER_BACKBONES, load_record, project_paper_backbones
+
+    paper = project_paper_backbones(batch_size=2, image_size=64)
+    table = paper.table
+    on_cpu = table["device"].str.startswith("cpu")
+    assert sorted(table.loc[on_cpu, "backbone"]) == sorted(PAPER_BACKBONES) and (~on_cpu).sum() == 5
+    assert paper.hours_cpu == pytest.approx(table.loc[on_cpu, "hours"].sum())
+    assert paper.hours_gpu == pytest.approx(table.loc[~on_cpu, "hours"].sum())
+    record = load_record("h200")["results"]["resnet18"]
+    assert paper.gpu_pipeline_wps == record["pipeline_wps"] and paper.gpu_forward_wps == record["forward_wps"]
+    # every backbone at the pipeline's pace: the same windows over a rate that is the same for all
+    windows = table.loc[~on_cpu, "windows"].sum()
+    assert paper.gpu_pipeline_minutes == pytest.approx(60 * windows / record["pipeline_wps"] / 3600)

@@ -8,6 +8,7 @@ report recorded on a machine CI does not have (a GPU).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -17,8 +18,8 @@ from soundad.data.layout import SNRS
 from soundad.errors import ParameterError
 
 __all__ = [
-    "MIMII_CLIPS", "MIMII_DURATION", "MIMII_SNRS", "PAPER_BACKBONES", "RECORDS", "load_record",
-    "project_full_reproduction", "windows_per_clip",
+    "MIMII_CLIPS", "MIMII_DURATION", "MIMII_SNRS", "PAPER_BACKBONES", "RECORDS", "PaperProjection", "load_record",
+    "project_full_reproduction", "project_paper_backbones", "windows_per_clip",
 ]
 
 #: Backbones of Müller et al. (2021): ResNets against AlexNet and SqueezeNet
@@ -144,3 +145,58 @@ def load_record(name: str = "h200") -> dict:
         raise ParameterError(f"unknown bench record {name!r}; choose one of {', '.join(RECORDS)}")
     text = resources.files("soundad").joinpath("records", f"bench-{name}.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+@dataclass(frozen=True)
+class PaperProjection:
+    """The full reproduction projected for the paper's backbones, here and on a recorded GPU.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        :func:`project_full_reproduction`'s rows for this CPU (device ``"cpu: this
+        machine"``) and for the recorded GPU's forward pass.
+    hours_cpu, hours_gpu : float [h]
+        Each device's total over the backbones.
+    gpu_forward_wps, gpu_pipeline_wps : float [windows/s]
+        ResNet-18's forward pass and whole pipeline in the recorded report.
+    gpu_pipeline_minutes : float [min]
+        The grid at the recorded pipeline's pace, for every backbone (on that GPU the
+        data path, not the network, set it).
+    """
+
+    table: pd.DataFrame
+    hours_cpu: float
+    hours_gpu: float
+    gpu_forward_wps: float
+    gpu_pipeline_wps: float
+    gpu_pipeline_minutes: float
+
+
+def project_paper_backbones(*, batch_size: int, seed: int = 0, record: str = "h200", n_weights: int = 2,
+                            image_size: int = 224) -> PaperProjection:
+    """Time the forward pass of :data:`PAPER_BACKBONES` on this CPU now, and project the grid (chapter 06).
+
+    Each backbone (random weights) is timed once with :func:`~soundad.bench.timing.measure_forward`;
+    the GPU rows come from the recorded bench report ``record`` (:func:`load_record`).
+    ``n_weights``: weights settings in the grid (ImageNet and random: 2).
+    """
+    from soundad.backbones import load_backbone
+    from soundad.bench.timing import measure_forward
+
+    rates = {(name, "cpu: this machine"): measure_forward(load_backbone(name, weights="random"),
+                                                          image_size=image_size, batch_size=batch_size,
+                                                          repeats=1, seed=seed)
+             for name in PAPER_BACKBONES}
+    gpu = load_record(record)
+    gpu_name = f"cuda: {gpu['meta']['device_name']} (recorded)"
+    rates.update({(row["backbone"], gpu_name): row["windows_per_second"] for row in gpu["projection"]})
+    table = project_full_reproduction(rates, n_weights=n_weights)
+    on_cpu = table["device"].str.startswith("cpu")
+    resnet18 = gpu["results"]["resnet18"]
+    pipeline = {(name, "cuda pipeline"): resnet18["pipeline_wps"] for name in PAPER_BACKBONES}
+    return PaperProjection(
+        table=table, hours_cpu=float(table.loc[on_cpu, "hours"].sum()),
+        hours_gpu=float(table.loc[~on_cpu, "hours"].sum()),
+        gpu_forward_wps=float(resnet18["forward_wps"]), gpu_pipeline_wps=float(resnet18["pipeline_wps"]),
+        gpu_pipeline_minutes=60 * float(project_full_reproduction(pipeline, n_weights=n_weights)["hours"].sum()))
