@@ -179,8 +179,9 @@ def official_scores(table: pd.DataFrame, *, by=("backbone", "weights")) -> pd.Se
     missing = [c for c in by if c not in table.columns]
     if missing:
         raise DataError(f"table lacks method column(s) {', '.join(missing)}")
-    grouped = table.groupby(list(by), sort=False)
-    return grouped.apply(official_score, include_groups=False).rename("official score")
+    # the value columns selected by hand: apply(include_groups=False) needs pandas >= 2.2
+    values = [c for c in table.columns if c not in by]
+    return table.groupby(list(by), sort=False)[values].apply(official_score).rename("official score")
 
 
 def _hmean_of(table: pd.DataFrame, column: str) -> float:
