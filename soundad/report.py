@@ -113,7 +113,7 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         with repeats the overall table also gives ``auc_sd``, the standard
         deviation of the mean AUC over repeats.
     """
-    from soundad.data.groups import snr_sort_key
+    from soundad.data.groups import snr_order
     from soundad.evaluate import format_ci, render_markdown
     from soundad.uncertainty import unit_bootstraps
 
@@ -152,7 +152,7 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
             table["cell"] = cells(table, metric)
             pivot = table.pivot(index="method", columns=by, values="cell").reindex(order)
             if by == "snr":
-                pivot = pivot[sorted(pivot.columns, key=lambda v: snr_sort_key([v])[0])]
+                pivot = pivot[snr_order(pivot.columns)]
             pivot.columns.name = None
             parts += [f"## Mean {metric.upper() if metric == 'auc' else 'pAUC'} per {by.upper() if by == 'snr' else by}",
                       "", render_markdown(pivot, index=True)]
@@ -274,13 +274,13 @@ def auc_by_snr(results: pd.DataFrame, *, select: Mapping[str, object] | None = N
         Index ``snr`` (-6dB before 0dB before 6dB); columns ``auc`` (mean),
         ``sd`` (ddof=1, NaN for one row) and ``n`` (rows averaged).
     """
-    from soundad.data.groups import snr_sort_key
+    from soundad.data.groups import snr_order
 
     rows = results[results["auc"].notna()]
     for column, value in (select or {}).items():
         rows = rows[rows[column] == value]
     table = rows.groupby("snr")["auc"].agg(auc="mean", sd="std", n="size")
-    order = sorted(table.index, key=lambda v: snr_sort_key([v])[0])
+    order = snr_order(table.index)
     return table.reindex(order)
 
 

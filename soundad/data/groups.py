@@ -22,6 +22,7 @@ __all__ = [
     "normalise_snr",
     "parse_snrs",
     "snr_db",
+    "snr_order",
     "snr_sort_key",
     "sort_by_snr",
     "evaluation_mask",
@@ -135,12 +136,17 @@ def snr_sort_key(values: Iterable) -> list[tuple]:
     return keys
 
 
+def snr_order(values: Iterable) -> list:
+    """``values`` sorted by :func:`snr_sort_key` ("-6dB" before "0dB" before "6dB"; stable)."""
+    return sorted(values, key=lambda v: snr_sort_key([v])[0])
+
+
 def sort_by_snr(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """``frame`` sorted by the columns ``by`` (stable), the ``snr`` column by its number."""
 
     def key(col: pd.Series):
         if col.name == "snr":
-            order = {v: i for i, v in enumerate(sorted(pd.unique(col), key=lambda v: snr_sort_key([v])[0]))}
+            order = {v: i for i, v in enumerate(snr_order(pd.unique(col)))}
             return col.map(order)
         return col
 
