@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 DOMAINS = ("source", "target")
-_SECTION = list(GROUP_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,9 @@ class DcaseData:
 def _few(clips: pd.DataFrame, n_normal: int, n_test: int, seed: int) -> pd.DataFrame:
     """The first section: at most ``n_normal`` source (``n_normal // 8`` target) normal
     training clips and ``n_test`` test clips per (domain, label)."""
-    first = clips.sort_values(_SECTION).iloc[0]
-    keep = (clips[_SECTION] == first[_SECTION]).all(axis=1)
+    columns = list(GROUP_COLUMNS)
+    first = clips.sort_values(columns).iloc[0]
+    keep = (clips[columns] == first[columns]).all(axis=1)
     section = clips[keep]
     keys = ["label"] + (["domain"] if "domain" in section.columns else [])
     parts = []
