@@ -41,6 +41,7 @@ from soundad.data.source import DATA_ENV
 from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError, WeightsUnavailableError
 from soundad.evaluate import auc_pauc, bootstrap_ci, compare, format_ci
+from soundad.narrate import comparison_sentence
 from soundad.prose import difference_sentence
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 DOMAINS = ("source", "target")
-_SECTION = list(GROUP_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ class DcaseData:
 def _few(clips: pd.DataFrame, n_normal: int, n_test: int, seed: int) -> pd.DataFrame:
     """The first section: at most ``n_normal`` source (``n_normal // 8`` target) normal
     training clips and ``n_test`` test clips per (domain, label)."""
-    first = clips.sort_values(_SECTION).iloc[0]
-    keep = (clips[_SECTION] == first[_SECTION]).all(axis=1)
+    columns = list(GROUP_COLUMNS)
+    first = clips.sort_values(columns).iloc[0]
+    keep = (clips[columns] == first[columns]).all(axis=1)
     section = clips[keep]
     keys = ["label"] + (["domain"] if "domain" in section.columns else [])
     parts = []
@@ -424,13 +425,12 @@ def compare_pairs(scores: pd.DataFrame, pairs, *, metric: str = "auc",
     pd.DataFrame
         One row per pair, in order: ``a_label``, ``b_label``, ``estimate``,
         ``lo``, ``hi``, ``level``, ``n_clips`` and ``sentence``
-        (:func:`soundad.prose.difference_sentence`).
+        (:func:`soundad.narrate.comparison_sentence`: it names the metric).
     """
     rows = []
     for a_label, b_label, a, b in pairs:
         c = compare(scores, a, b, metric=metric, n_boot=n_boot, seed=seed)
-        sentence = difference_sentence(a_label, b_label, c.estimate, c.lo, c.hi,
-                                       n_clips=c.n_clips, level=c.level)
+        sentence = comparison_sentence(c, a=a_label, b=b_label)
         rows.append({"a_label": a_label, "b_label": b_label, "estimate": c.estimate,
                      "lo": c.lo, "hi": c.hi, "level": c.level, "n_clips": c.n_clips,
                      "sentence": sentence})

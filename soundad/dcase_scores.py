@@ -44,8 +44,6 @@ __all__ = ["DCASE_MAX_FPR", "dcase_scores", "dcase_summary", "harmonic_mean", "o
 #: The pAUC range of every DCASE Task 2 edition.
 DCASE_MAX_FPR = 0.1
 
-_SECTION_KEYS = GROUP_COLUMNS
-
 
 def harmonic_mean(values) -> float:
     """Harmonic mean as the DCASE evaluators take it: each value floored at machine epsilon.
@@ -113,14 +111,14 @@ def dcase_scores(scores: pd.DataFrame, clips: pd.DataFrame | None = None) -> pd.
     """
     if not isinstance(scores, pd.DataFrame):
         raise ParameterError(f"scores must be a pandas DataFrame, got {type(scores).__name__}")
-    required = ["clip_id", *_SECTION_KEYS, "label", "score"]
+    required = ["clip_id", *GROUP_COLUMNS, "label", "score"]
     missing = [c for c in required if c not in scores.columns]
     if missing:
         raise DataError(f"scores table lacks column(s) {', '.join(missing)}; expected at least {', '.join(required)}")
     table = _with_domain(scores, clips)
     has_domain = "domain" in table.columns
     methods = [c for c in method_columns(table) if c not in ("domain", "attributes") and not c.startswith("attr_")]
-    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in table.columns else []), *_SECTION_KEYS]
+    keys = [*methods, *([REPEAT_COLUMN] if REPEAT_COLUMN in table.columns else []), *GROUP_COLUMNS]
     rows = []
     for values, group in table.groupby(keys, sort=True, dropna=False):
         name = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
@@ -179,8 +177,9 @@ def official_scores(table: pd.DataFrame, *, by=("backbone", "weights")) -> pd.Se
     missing = [c for c in by if c not in table.columns]
     if missing:
         raise DataError(f"table lacks method column(s) {', '.join(missing)}")
-    grouped = table.groupby(list(by), sort=False)
-    return grouped.apply(official_score, include_groups=False).rename("official score")
+    # the value columns selected by hand: apply(include_groups=False) needs pandas >= 2.2
+    values = [c for c in table.columns if c not in by]
+    return table.groupby(list(by), sort=False)[values].apply(official_score).rename("official score")
 
 
 def _hmean_of(table: pd.DataFrame, column: str) -> float:

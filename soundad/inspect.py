@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from soundad.data import GROUP_COLUMNS, evaluation_mask, train_normal_mask
+from soundad.data.groups import rows_of_clips
 from soundad.errors import DataError, ParameterError
 
 __all__ = ["CASES", "WINDOW_KINDS", "pick_clips", "describe_pick", "example_clips", "group_of", "window_kinds"]
@@ -205,16 +206,8 @@ def window_kinds(clip_ids, clips: pd.DataFrame) -> np.ndarray:
         ``"test abnormal"`` for the windows it is scored on
         (:func:`soundad.data.evaluation_mask`), ``"unused"`` for any other.
     """
-    missing = [c for c in ("clip_id", "split", "label") if c not in clips.columns]
-    if missing:
-        raise DataError(f"clips table lacks column(s) {', '.join(missing)}; split the clips first")
-    table = clips.set_index("clip_id")
-    ids = np.asarray(clip_ids).reshape(-1)
-    unknown = sorted(set(ids) - set(table.index))
-    if unknown:
-        raise DataError(f"{len(unknown)} clip(s) of the windows are not in the clips table, e.g. {unknown[0]!r}")
-    per_window = table.loc[ids]
-    kinds = np.full(len(ids), "unused", dtype=object)
+    per_window = rows_of_clips(clip_ids, clips, owner="the windows")
+    kinds = np.full(len(per_window), "unused", dtype=object)
     kinds[train_normal_mask(per_window).to_numpy()] = WINDOW_KINDS[0]
     test = evaluation_mask(per_window).to_numpy()
     kinds[test] = np.where(per_window["label"].to_numpy()[test] == "abnormal", WINDOW_KINDS[2], WINDOW_KINDS[1])

@@ -28,7 +28,7 @@ from sklearn.metrics import roc_curve
 
 from soundad.errors import ParameterError
 from soundad.params import check_int
-from soundad.data.groups import snr_sort_key
+from soundad.data.groups import snr_order
 from soundad.evaluate import binary_labels, auc_pauc, method_columns
 from soundad.listen import listen
 from soundad.plot_rules import log_bins, place_legend, score_scale, shared_limits, show_image
@@ -411,7 +411,7 @@ def plot_auc_heatmap(
         raise ParameterError(f"results lack column(s) {', '.join(missing)}")
     table, combos = _one_method(results, method)
     grid = table.groupby(["machine", "snr"])[metric].mean().unstack("snr")
-    grid = grid[sorted(grid.columns, key=lambda v: snr_sort_key([v])[0])]
+    grid = grid[snr_order(grid.columns)]
     bounds = None
     if {f"{metric}_lo", f"{metric}_hi"} <= set(table.columns) and not table.duplicated(["machine", "snr"]).any():
         # one row per cell: its interval is shown under the value
@@ -448,7 +448,7 @@ def plot_auc_by_snr(lines, *, ax: Axes | None = None, title: str | None = None,
         What the bars show, for the y label.
     """
     fig, ax = _figure_and_axes(ax, (8, 3.8))
-    snrs = sorted({s for table in lines.values() for s in table.index}, key=lambda v: snr_sort_key([v])[0])
+    snrs = snr_order({s for table in lines.values() for s in table.index})
     for (label, table), style in zip(lines.items(), ["o-", "s--", "^:", "d-."] * len(lines)):
         table = table.reindex(snrs)
         ax.errorbar(snrs, table["auc"], yerr=table["sd"], fmt=style, capsize=3, label=label)

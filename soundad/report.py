@@ -1,7 +1,10 @@
 """Summary and figures of a :func:`soundad.reproduce.run_grid` run (``summary.md``, ``figures/``).
 
 Every AUC and pAUC shown comes with its bootstrap interval
-(:func:`soundad.evaluate.mean_metric_ci`), written ``0.72 [0.55, 0.88]``.
+(:func:`soundad.evaluate.mean_metric_ci`), written ``0.72 [0.55, 0.88]``. The
+clip resamples are drawn once per run (:func:`soundad.uncertainty.unit_bootstraps`)
+and averaged each way a table or figure needs (overall, per machine, per SNR,
+per SNR and machine).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ __all__ = ["auc_by_snr", "beside_dcase2020", "beside_published", "draw_figures",
 
 
 def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Sequence[str] = (),
-                   n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+                   n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                   bootstraps: Mapping[str, tuple] | None = None) -> pd.DataFrame:
     """Mean AUC and pAUC per method (and ``by``) with intervals and the spread over repeats.
 
     Parameters
@@ -35,6 +39,10 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
     by : sequence of {"snr", "machine"}, default=()
     n_boot, level, seed
         As in :func:`soundad.evaluate.bootstrap_ci`.
+    bootstraps : mapping or None, default=None
+        ``unit_bootstraps(scores, n_boot=n_boot, seed=seed)``
+        (:func:`soundad.uncertainty.unit_bootstraps`) when the caller already
+        has it; None: drawn here.
 
     Returns
     -------
@@ -43,7 +51,8 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
         ``pauc_lo``, ``pauc_hi``, ``auc_sd`` (over repeats), ``n_groups``,
         ``n_repeats``.
     """
-    from soundad.evaluate import mean_metric_ci, summarise
+    from soundad.evaluate import summarise
+    from soundad.uncertainty import aggregate_metric_ci, unit_bootstraps
 
     ok = results[results["auc"].notna()]
     columns = ["method", "snr", "machine", "auc", "pauc", *(["repeat"] if "repeat" in ok.columns else [])]
@@ -54,8 +63,10 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
     summary = summary[["method", *by, "auc", "pauc", "auc_sd", "n_groups", "n_repeats"]]
     if scores is not None and n_boot:
         keys = ["method", *by]
+        if bootstraps is None:
+            bootstraps = unit_bootstraps(scores, n_boot=n_boot, seed=seed)
         for metric in ("auc", "pauc"):
-            ci = mean_metric_ci(scores, by=list(by), metric=metric, n_boot=n_boot, level=level, seed=seed)
+            ci = aggregate_metric_ci(*bootstraps[metric], by=list(by), metric=metric, level=level)
             summary = summary.merge(ci[[*keys, f"{metric}_lo", f"{metric}_hi"]], on=keys, how="left")
     else:
         single = ok.groupby(["method", *by]).filter(lambda g: len(g) == 1)
@@ -72,7 +83,7 @@ def interval_table(results: pd.DataFrame, scores: pd.DataFrame | None, *, by: Se
 
 def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str = "Results",
                   notes: Sequence[str] = (), scores: pd.DataFrame | None = None, n_boot: int = 1000,
-                  level: float = 0.95, seed: int = 0) -> Path:
+                  level: float = 0.95, seed: int = 0, bootstraps: Mapping[str, tuple] | None = None) -> Path:
     """Write mean AUC/pAUC per method overall, per machine and per SNR, with intervals, as markdown.
 
     Parameters
@@ -92,6 +103,8 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         (see :func:`interval_table`); without it only single-row means get one.
     n_boot, level, seed
         Bootstrap settings (:func:`soundad.evaluate.bootstrap_ci`).
+    bootstraps : mapping or None, default=None
+        As in :func:`interval_table`; drawn once here when None.
 
     Returns
     -------
@@ -100,8 +113,9 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         with repeats the overall table also gives ``auc_sd``, the standard
         deviation of the mean AUC over repeats.
     """
-    from soundad.data.groups import snr_sort_key
+    from soundad.data.groups import snr_order
     from soundad.evaluate import format_ci, render_markdown
+    from soundad.uncertainty import unit_bootstraps
 
     ok = results[results["auc"].notna()]
     order = list(dict.fromkeys(results["method"]))
@@ -122,7 +136,9 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
         return pd.Series([format_ci(v, lo, hi, digits=3) for v, lo, hi in
                           zip(table[metric], table[f"{metric}_lo"], table[f"{metric}_hi"])], index=table.index)
 
-    kw = {"n_boot": n_boot, "level": level, "seed": seed}
+    if bootstraps is None and scores is not None and n_boot:
+        bootstraps = unit_bootstraps(scores, n_boot=n_boot, seed=seed)
+    kw = {"n_boot": n_boot, "level": level, "seed": seed, "bootstraps": bootstraps}
     overall = interval_table(results, scores, **kw).set_index("method").reindex(order)
     shown = pd.DataFrame({"AUC": cells(overall, "auc"), "pAUC": cells(overall, "pauc")}, index=overall.index)
     if n_repeats > 1:
@@ -136,7 +152,7 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
             table["cell"] = cells(table, metric)
             pivot = table.pivot(index="method", columns=by, values="cell").reindex(order)
             if by == "snr":
-                pivot = pivot[sorted(pivot.columns, key=lambda v: snr_sort_key([v])[0])]
+                pivot = pivot[snr_order(pivot.columns)]
             pivot.columns.name = None
             parts += [f"## Mean {metric.upper() if metric == 'auc' else 'pAUC'} per {by.upper() if by == 'snr' else by}",
                       "", render_markdown(pivot, index=True)]
@@ -144,7 +160,8 @@ def write_summary(results: pd.DataFrame, path: str | os.PathLike, *, title: str 
 
 
 def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, data_name: str,
-                 max_panels: int = 12, max_groups: int = 4, n_boot: int = 1000, seed: int = 0) -> list[Path]:
+                 max_panels: int = 12, max_groups: int = 4, n_boot: int = 1000, seed: int = 0,
+                 bootstraps: Mapping[str, tuple] | None = None) -> list[Path]:
     """Draw the AUC heatmaps, ROC curves and score histograms into ``folder`` (PNG).
 
     - ``auc_heatmap.png``: machine × SNR mean AUC (over model ids and
@@ -156,15 +173,18 @@ def draw_figures(results: pd.DataFrame, scores: pd.DataFrame, folder: Path, *, d
       of different groups live on different scales, so they are not pooled).
 
     At most ``max_panels`` methods are drawn (all are in results.csv). ROC
-    curves and histograms show repeat 0 of a repeated run.
+    curves and histograms show repeat 0 of a repeated run. ``bootstraps``:
+    as in :func:`interval_table` (None: drawn here).
     """
-    from soundad.evaluate import mean_metric_ci
+    from soundad.uncertainty import aggregate_metric_ci, unit_bootstraps
 
     from soundad import plots
 
     folder.mkdir(parents=True, exist_ok=True)
     if n_boot:
-        heat = mean_metric_ci(scores, by=["snr", "machine"], n_boot=n_boot, seed=seed)
+        if bootstraps is None:
+            bootstraps = unit_bootstraps(scores, n_boot=n_boot, seed=seed)
+        heat = aggregate_metric_ci(*bootstraps["auc"], by=["snr", "machine"], metric="auc")
     else:
         heat = results[results["auc"].notna()].groupby(["method", "snr", "machine"], as_index=False)["auc"].mean()
     if "repeat" in scores.columns:
@@ -254,13 +274,13 @@ def auc_by_snr(results: pd.DataFrame, *, select: Mapping[str, object] | None = N
         Index ``snr`` (-6dB before 0dB before 6dB); columns ``auc`` (mean),
         ``sd`` (ddof=1, NaN for one row) and ``n`` (rows averaged).
     """
-    from soundad.data.groups import snr_sort_key
+    from soundad.data.groups import snr_order
 
     rows = results[results["auc"].notna()]
     for column, value in (select or {}).items():
         rows = rows[rows[column] == value]
     table = rows.groupby("snr")["auc"].agg(auc="mean", sd="std", n="size")
-    order = sorted(table.index, key=lambda v: snr_sort_key([v])[0])
+    order = snr_order(table.index)
     return table.reindex(order)
 
 

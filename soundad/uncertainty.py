@@ -4,15 +4,16 @@ Everything here is a *seeded, stratified bootstrap over test clips*: normal
 and abnormal clips are resampled separately (with replacement, each class
 keeps its size), so every resample has both classes and the same class
 balance as the test set. A resample is a vector of clip weights (how often
-each clip was drawn); the ROC curve of a weighted resample is computed for
-all resamples at once with numpy, which makes 1000 resamples of hundreds of
-groups cheap.
+each clip was drawn); the ROC curves of all resamples are computed at once
+(:mod:`soundad.weighted_roc`, whose two functions are re-exported here),
+which makes 1000 resamples of hundreds of groups cheap.
 
 - :func:`bootstrap_ci`: percentile interval of one AUC or pAUC;
 - :func:`delong_ci`: DeLong's normal-approximation interval of one AUC;
 - :func:`format_ci`: ``"0.72 [0.55, 0.88]"``;
 - :func:`mean_metric_ci`: mean AUC/pAUC over groups and repeats per method,
-  with an interval (used by the summaries);
+  with an interval (used by the summaries): :func:`unit_bootstrap` (or
+  :func:`unit_bootstraps`, both metrics) then :func:`aggregate_metric_ci`;
 - :func:`compare`: paired comparison of two methods on the same test clips,
   returning a :class:`Comparison`.
 
@@ -40,9 +41,11 @@ import pandas as pd
 from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError
 from soundad.params import Options, check_int, check_number, check_value
+from soundad.weighted_roc import stratified_weights, weighted_auc_pauc
 
 __all__ = [
     "Comparison",
+    "aggregate_metric_ci",
     "bootstrap_ci",
     "compare",
     "delong_ci",
@@ -51,6 +54,7 @@ __all__ = [
     "paired_difference",
     "stratified_weights",
     "unit_bootstrap",
+    "unit_bootstraps",
     "weighted_auc_pauc",
 ]
 
@@ -65,63 +69,6 @@ def _check_common(n_boot: int, level: float, metric: str | None = None, max_fpr:
     if metric is not None:
         check_value("metric", metric, Options(*_METRICS))
     check_number("max_fpr", max_fpr, low=0, high=1, closed="right")
-
-
-def weighted_auc_pauc(y, scores, weights, *, max_fpr: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """AUC and DCASE pAUC of many weightings of the same clips at once.
-
-    Parameters
-    ----------
-    y : array-like [shape=(n_clips,)]
-        1 for abnormal, 0 for normal.
-    scores : array-like [shape=(n_clips,)]
-        Anomaly scores, higher = more anomalous.
-    weights : array-like [shape=(n_weightings, n_clips)]
-        Non-negative clip weights (bootstrap counts); all ones gives the
-        plain AUC/pAUC of :func:`soundad.evaluate.auc_pauc`.
-    max_fpr : float in (0, 1], default=0.1
-
-    Returns
-    -------
-    auc, pauc : np.ndarray [shape=(n_weightings,)]
-        NaN where a weighting leaves no weight on one class.
-    """
-    y = np.asarray(y, dtype=bool).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    order = np.argsort(-s, kind="stable")
-    s, y, w = s[order], y[order], w[:, order]
-    # one ROC point per distinct score, as roc_curve(drop_intermediate=False)
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), s.size - 1]
-    tp = np.cumsum(w * y, axis=1)[:, last]
-    fp = np.cumsum(w * ~y, axis=1)[:, last]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = tp / tp[:, -1:]
-        fpr = fp / fp[:, -1:]
-    zeros = np.zeros((w.shape[0], 1))
-    tpr = np.hstack([zeros, tpr])
-    fpr = np.hstack([zeros, fpr])
-    x0, x1, y0, y1 = fpr[:, :-1], fpr[:, 1:], tpr[:, :-1], tpr[:, 1:]
-    auc = np.sum((x1 - x0) * (y0 + y1) / 2, axis=1)
-    xe = np.minimum(x1, max_fpr)
-    inside = x0 < max_fpr
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ye = np.where(x1 > x0, y0 + (y1 - y0) * (xe - x0) / np.where(x1 > x0, x1 - x0, 1.0), y1)
-    pauc = np.sum(np.where(inside, (xe - x0) * (y0 + ye) / 2, 0.0), axis=1) / max_fpr
-    bad = ~(np.isfinite(tpr[:, -1]) & np.isfinite(fpr[:, -1]))
-    auc[bad] = np.nan
-    pauc[bad] = np.nan
-    return auc, pauc
-
-
-def stratified_weights(y: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts [shape=(n_boot, n_clips)], each class resampled to its own size."""
-    weights = np.zeros((n_boot, y.size))
-    for cls in (0, 1):
-        where = np.flatnonzero(y == cls)
-        if where.size:
-            weights[:, where] = rng.multinomial(where.size, np.full(where.size, 1.0 / where.size), size=n_boot)
-    return weights
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -251,6 +198,46 @@ def _prepare(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return table, methods
 
 
+def _check_by(by: Sequence[str]) -> None:
+    bad = [b for b in by if b not in GROUP_COLUMNS]
+    if bad:
+        raise ParameterError(f"by={list(by)!r}; expected some of {', '.join(GROUP_COLUMNS)}")
+
+
+def unit_bootstraps(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int = 1000,
+                    seed: int = 0) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """:func:`unit_bootstrap` of both metrics in one pass: ``{"auc": (units, boot), "pauc": (units, boot)}``.
+
+    Both come from the same clip resamples, and each equals what
+    :func:`unit_bootstrap` returns for that metric with the same arguments.
+    """
+    _check_common(n_boot, 0.5, None, max_fpr)
+    table, methods = _prepare(scores)
+    rows, boots = [], []
+    for g_index, (group_key, group) in enumerate(table.groupby(list(GROUP_COLUMNS), sort=True)):
+        clips = group.drop_duplicates("clip_id").sort_values("clip_id")
+        clip_index = pd.Series(np.arange(len(clips)), index=clips["clip_id"].to_numpy())
+        rng = np.random.default_rng([int(seed), g_index])
+        weights = stratified_weights(clips["y_true"].to_numpy(), n_boot, rng)
+        for unit_key, unit in group.groupby([*methods, REPEAT_COLUMN], sort=True):
+            if unit["clip_id"].duplicated().any():
+                raise DataError(f"clip(s) scored twice by the same method and repeat in group {group_key}")
+            idx = clip_index[unit["clip_id"].to_numpy()].to_numpy()
+            y, s = unit["y_true"].to_numpy(), unit["score"].to_numpy()
+            if y.min() == y.max():
+                continue  # a test set with one class has no AUC
+            point = weighted_auc_pauc(y, s, np.ones((1, y.size)), max_fpr=max_fpr)
+            rows.append({**dict(zip([*methods, REPEAT_COLUMN], unit_key)), **dict(zip(GROUP_COLUMNS, group_key)),
+                         "auc": float(point[0][0]), "pauc": float(point[1][0])})
+            both = weighted_auc_pauc(y, s, weights[:, idx], max_fpr=max_fpr) if n_boot else (np.empty(0),) * 2
+            boots.append(both)
+    if not rows:
+        raise DataError("no (method, group, repeat) of the scores table has both normal and abnormal test clips")
+    units = pd.DataFrame(rows)
+    return {metric: (units.drop(columns=[m for m in _METRICS if m != metric]).rename(columns={metric: "value"}),
+                     np.vstack([b[i] for b in boots])) for i, metric in enumerate(_METRICS)}
+
+
 def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float = 0.1, n_boot: int = 1000,
                    seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Metric of every (method, group, repeat) on the data and on shared clip resamples.
@@ -273,31 +260,28 @@ def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float 
         repeat of a group (see the module docstring).
     """
     _check_common(n_boot, 0.5, metric, max_fpr)
-    table, methods = _prepare(scores)
-    rows, boots = [], []
-    for g_index, (group_key, group) in enumerate(table.groupby(list(GROUP_COLUMNS), sort=True)):
-        clips = group.drop_duplicates("clip_id").sort_values("clip_id")
-        clip_index = pd.Series(np.arange(len(clips)), index=clips["clip_id"].to_numpy())
-        rng = np.random.default_rng([int(seed), g_index])
-        weights = stratified_weights(clips["y_true"].to_numpy(), n_boot, rng)
-        for unit_key, unit in group.groupby([*methods, REPEAT_COLUMN], sort=True):
-            if unit["clip_id"].duplicated().any():
-                raise DataError(f"clip(s) scored twice by the same method and repeat in group {group_key}")
-            idx = clip_index[unit["clip_id"].to_numpy()].to_numpy()
-            y, s = unit["y_true"].to_numpy(), unit["score"].to_numpy()
-            if y.min() == y.max():
-                continue  # a test set with one class has no AUC
-            point = weighted_auc_pauc(y, s, np.ones((1, y.size)), max_fpr=max_fpr)
-            rows.append({**dict(zip([*methods, REPEAT_COLUMN], unit_key)), **dict(zip(GROUP_COLUMNS, group_key)),
-                         "value": float(point[0 if metric == "auc" else 1][0])})
-            if n_boot:
-                both = weighted_auc_pauc(y, s, weights[:, idx], max_fpr=max_fpr)
-                boots.append(both[0 if metric == "auc" else 1])
-            else:
-                boots.append(np.empty(0))
-    if not rows:
-        raise DataError("no (method, group, repeat) of the scores table has both normal and abnormal test clips")
-    return pd.DataFrame(rows), np.vstack(boots)
+    return unit_bootstraps(scores, max_fpr=max_fpr, n_boot=n_boot, seed=seed)[metric]
+
+
+def aggregate_metric_ci(units: pd.DataFrame, boot: np.ndarray, *, by: Sequence[str] = (), metric: str = "auc",
+                        level: float = 0.95) -> pd.DataFrame:
+    """Mean of a :func:`unit_bootstrap` result per method (and ``by``), with its percentile interval.
+
+    ``units``, ``boot`` are :func:`unit_bootstrap`'s result for ``metric``
+    (no resamples: NaN bounds); the table is :func:`mean_metric_ci`'s.
+    """
+    _check_by(by)
+    _check_common(0, level, metric)
+    methods = [c for c in units.columns if c not in (*GROUP_COLUMNS, REPEAT_COLUMN, "value")]
+    rows = []
+    for key, part in units.groupby([*methods, *by], sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        lo, hi = _interval(np.nanmean(boot[part.index], axis=0), level) if boot.shape[1] else (np.nan, np.nan)
+        rows.append({**dict(zip([*methods, *by], key)), metric: float(part["value"].mean()),
+                     f"{metric}_lo": lo, f"{metric}_hi": hi,
+                     "n_groups": int(part[list(GROUP_COLUMNS)].drop_duplicates().shape[0]),
+                     "n_repeats": int(part[REPEAT_COLUMN].nunique())})
+    return pd.DataFrame(rows)
 
 
 def mean_metric_ci(scores: pd.DataFrame, *, by: Sequence[str] = (), metric: str = "auc", max_fpr: float = 0.1,
@@ -318,22 +302,16 @@ def mean_metric_ci(scores: pd.DataFrame, *, by: Sequence[str] = (), metric: str 
     table : pd.DataFrame
         Method columns..., ``by``..., ``<metric>`` (mean over groups and
         repeats), ``<metric>_lo``, ``<metric>_hi``, ``n_groups``, ``n_repeats``.
+
+    Notes
+    -----
+    This is :func:`unit_bootstrap` then :func:`aggregate_metric_ci`; to break
+    one bootstrap down several ways, call those two.
     """
-    bad = [b for b in by if b not in GROUP_COLUMNS]
-    if bad:
-        raise ParameterError(f"by={list(by)!r}; expected some of {', '.join(GROUP_COLUMNS)}")
+    _check_by(by)
     _check_common(n_boot, level, metric, max_fpr)
     units, boot = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
-    methods = [c for c in units.columns if c not in (*GROUP_COLUMNS, REPEAT_COLUMN, "value")]
-    rows = []
-    for key, part in units.groupby([*methods, *by], sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        lo, hi = _interval(np.nanmean(boot[part.index], axis=0), level) if n_boot else (np.nan, np.nan)
-        rows.append({**dict(zip([*methods, *by], key)), metric: float(part["value"].mean()),
-                     f"{metric}_lo": lo, f"{metric}_hi": hi,
-                     "n_groups": int(part[list(GROUP_COLUMNS)].drop_duplicates().shape[0]),
-                     "n_repeats": int(part[REPEAT_COLUMN].nunique())})
-    return pd.DataFrame(rows)
+    return aggregate_metric_ci(units, boot, by=by, metric=metric, level=level)
 
 
 # --------------------------------------------------------------------------- paired comparison

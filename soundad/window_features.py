@@ -110,18 +110,9 @@ class WindowFeatures:
         DataError
             If a clip of these features is not in ``clips`` or ``clips`` has no split.
         """
-        from soundad.data.groups import evaluation_mask, train_normal_mask
+        from soundad.data.groups import evaluation_mask, rows_of_clips, train_normal_mask
 
-        missing = [c for c in ("clip_id", "split", "label") if c not in clips.columns]
-        if missing:
-            raise DataError(f"clips table has no column {', '.join(map(repr, missing))}; "
-                            "split the clips first (soundad.data.choose_split)")
-        table = clips.set_index("clip_id")
-        unknown = sorted(set(self.clip_ids) - set(table.index))
-        if unknown:
-            raise DataError(f"{len(unknown)} clips of these features are not in the clips table, "
-                            f"e.g. {unknown[0]!r}")
-        per_row = table.loc[self.clip_ids]
+        per_row = rows_of_clips(self.clip_ids, clips, owner="these features")
         return (self.subset(train_normal_mask(per_row).to_numpy()),
                 self.subset(evaluation_mask(per_row).to_numpy()))
 

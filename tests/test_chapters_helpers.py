@@ -82,6 +82,20 @@ def test_window_kinds_follow_the_train_and_test_masks():
         window_kinds(feats.clip_ids, clips.drop(columns="split"))
 
 
+def test_window_kinds_and_split_check_the_clips_table_the_same_way():
+    clips = clips_table()
+    feats = features_of(clips)
+    train, test = feats.split(clips)
+    kinds = window_kinds(feats.clip_ids, clips)
+    assert len(train.clip_ids) == (kinds == WINDOW_KINDS[0]).sum()
+    assert len(test.clip_ids) == np.isin(kinds, WINDOW_KINDS[1:]).sum()
+    for call in (feats.split, lambda c: window_kinds(feats.clip_ids, c)):
+        with pytest.raises(DataError, match="has no column 'split'; split the clips first"):
+            call(clips.drop(columns="split"))
+        with pytest.raises(DataError, match=r"^3 clips of .* are not in the clips table, e\.g\. .*-6dB/fan/id_00/abn"):
+            call(clips.iloc[3:])
+
+
 # ----------------------------------------------------------------------------- detectors
 @pytest.mark.parametrize("name, params", [("mahalanobis", {"pca": 0.95}), ("gmm", {"n_components": 2})])
 def test_score_clips_is_fit_score_pool_on_the_split(name, params):

@@ -259,6 +259,19 @@ def test_compare_pairs_and_numbered_values_match_the_notebooks_loop_and_glue():
     assert table["estimate"].iloc[0] > 0  # ImageNet scores separate more in _scores
 
 
+def test_compare_pairs_names_the_metric_it_compared():
+    scores = _scores(_clips())
+    pairs = capacity_pairs(list(BACKBONES))
+    pauc = compare_pairs(scores, pairs, metric="pauc", n_boot=40, seed=2)
+    auc = compare_pairs(scores, pairs, metric="auc", n_boot=40, seed=2)
+    for (a_label, b_label, a, b), row in zip(pairs, pauc.itertuples()):
+        c = compare(scores, a, b, metric="pauc", n_boot=40, seed=2)
+        assert row.sentence.startswith(f"{a_label} minus {b_label}: pAUC ")
+        assert f"{c.estimate:+.2f} [{c.lo:+.2f}, {c.hi:+.2f}]" in row.sentence
+    assert all(": AUC " in s and "pAUC" not in s for s in auc["sentence"])
+    assert list(pauc["estimate"]) != list(auc["estimate"])
+
+
 def test_layer_sentences_and_their_glue_match_the_notebook():
     by_layer = pd.DataFrame({
         "backbone": "lite0", "weights": ["imagenet", "random"],

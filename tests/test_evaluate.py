@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from soundad.errors import DataError, ParameterError
+from soundad.data import snr_order
 from soundad.data.groups import snr_sort_key
 from soundad.evaluate import (
     auc_pauc,
@@ -164,6 +165,9 @@ def test_method_columns_and_snr_order():
     assert method_columns(make_scores()) == ["backbone", "detector"]
     labels = ["6dB", "-6dB", "12dB", "0dB", "other"]
     assert sorted(labels, key=lambda v: snr_sort_key([v])[0]) == ["-6dB", "0dB", "6dB", "12dB", "other"]
+    assert snr_order(labels) == ["-6dB", "0dB", "6dB", "12dB", "other"]
+    assert snr_order(pd.Index(["0dB", "-6_dB", "b", "a"])) == ["-6_dB", "0dB", "a", "b"]
+    assert snr_order({"6dB", "min6dB"}) == ["min6dB", "6dB"] and snr_order([]) == []
 
 
 def test_render_markdown():

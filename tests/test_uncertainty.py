@@ -138,3 +138,30 @@ def test_compare_and_mean_ci_errors_and_shape():
     assert list(table.columns) == ["method", "auc", "auc_lo", "auc_hi", "n_groups", "n_repeats"]
     assert (table["auc_lo"] <= table["auc"]).all() and (table["auc"] <= table["auc_hi"]).all()
     assert table["n_repeats"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("n_boot", [0, 150])
+def test_one_bootstrap_aggregated_many_ways_equals_mean_metric_ci(n_boot):
+    from soundad.uncertainty import aggregate_metric_ci, unit_bootstrap, unit_bootstraps
+
+    groups = (("0dB", "fan", "id_00"), ("6dB", "fan", "id_00"), ("0dB", "pump", "id_02"))
+    scores = simulated_scores(effect=0.5, seed=3, repeats=2, groups=groups)
+    both = unit_bootstraps(scores, n_boot=n_boot, seed=4)
+    for metric in ("auc", "pauc"):
+        units, boot = unit_bootstrap(scores, metric=metric, n_boot=n_boot, seed=4)
+        pd.testing.assert_frame_equal(both[metric][0], units)
+        np.testing.assert_array_equal(both[metric][1], boot)
+        assert boot.shape == (len(units), n_boot) == (12, n_boot)
+        for row in units.itertuples():  # each unit's value is its plain AUC / pAUC
+            part = scores[(scores.method == row.method) & (scores.repeat == row.repeat) & (scores.snr == row.snr)
+                          & (scores.machine == row.machine)]
+            assert row.value == pytest.approx(auc_pauc(part["label"], part["score"])[metric == "pauc"])
+        for by in ([], ["machine"], ["snr"], ["snr", "machine"]):
+            expected = mean_metric_ci(scores, by=by, metric=metric, n_boot=n_boot, seed=4)
+            table = aggregate_metric_ci(*both[metric], by=by, metric=metric)
+            pd.testing.assert_frame_equal(table, expected)
+            means = units.groupby(["method", *by], sort=False)["value"].mean()
+            np.testing.assert_allclose(table[metric], means.to_numpy())
+            assert table[f"{metric}_lo"].isna().all() == (n_boot == 0)
+    with pytest.raises(ParameterError, match="by="):
+        aggregate_metric_ci(*both["auc"], by=["method"])

@@ -22,9 +22,11 @@ __all__ = [
     "normalise_snr",
     "parse_snrs",
     "snr_db",
+    "snr_order",
     "snr_sort_key",
     "sort_by_snr",
     "evaluation_mask",
+    "rows_of_clips",
     "train_normal_mask",
 ]
 
@@ -134,12 +136,17 @@ def snr_sort_key(values: Iterable) -> list[tuple]:
     return keys
 
 
+def snr_order(values: Iterable) -> list:
+    """``values`` sorted by :func:`snr_sort_key` ("-6dB" before "0dB" before "6dB"; stable)."""
+    return sorted(values, key=lambda v: snr_sort_key([v])[0])
+
+
 def sort_by_snr(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """``frame`` sorted by the columns ``by`` (stable), the ``snr`` column by its number."""
 
     def key(col: pd.Series):
         if col.name == "snr":
-            order = {v: i for i, v in enumerate(sorted(pd.unique(col), key=lambda v: snr_sort_key([v])[0]))}
+            order = {v: i for i, v in enumerate(snr_order(pd.unique(col)))}
             return col.map(order)
         return col
 
@@ -159,3 +166,33 @@ def train_normal_mask(clips: pd.DataFrame) -> pd.Series:
 def evaluation_mask(clips: pd.DataFrame) -> pd.Series:
     """True for the clips a detector is scored on: ``split == "test"`` (normal and abnormal)."""
     return clips["split"] == "test"
+
+
+def rows_of_clips(clip_ids, clips: pd.DataFrame, *, owner: str = "these features") -> pd.DataFrame:
+    """The row of ``clips`` (indexed by ``clip_id``) of each entry of ``clip_ids``, e.g. of each window.
+
+    Parameters
+    ----------
+    clip_ids : array-like [shape=(n,)] of str
+        The clip of each window (or feature row).
+    clips : pd.DataFrame
+        Has ``clip_id``, ``split`` and ``label`` for every clip of ``clip_ids``;
+        the result takes :func:`train_normal_mask` and :func:`evaluation_mask`.
+    owner : str, default="these features"
+        What ``clip_ids`` belong to, for the error message.
+
+    Raises
+    ------
+    DataError
+        If ``clips`` has no split (or label) or lacks a clip of ``clip_ids``.
+    """
+    missing = [c for c in ("clip_id", "split", "label") if c not in clips.columns]
+    if missing:
+        raise DataError(f"clips table has no column {', '.join(map(repr, missing))}; "
+                        "split the clips first (soundad.data.choose_split)")
+    table = clips.set_index("clip_id")
+    ids = np.asarray(clip_ids).reshape(-1)
+    unknown = sorted(set(ids) - set(table.index))
+    if unknown:
+        raise DataError(f"{len(unknown)} clips of {owner} are not in the clips table, e.g. {unknown[0]!r}")
+    return table.loc[ids]

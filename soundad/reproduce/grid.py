@@ -197,6 +197,7 @@ def write_outputs(run: GridRun, clips: pd.DataFrame, out: Path, *, data_name: st
     ``reused_cells`` and, for DCASE layouts, ``dcase_summary``.
     """
     from soundad.dcase_scores import write_dcase_tables  # DCASE layouts: their official scores
+    from soundad.uncertainty import unit_bootstraps
 
     plan, methods = run.plan, run.plan.methods
     scores, cells = collect_scores(run.store, run.fingerprints, run.grid, methods=methods, data_name=data_name,
@@ -207,10 +208,13 @@ def write_outputs(run: GridRun, clips: pd.DataFrame, out: Path, *, data_name: st
     write_csv(results, out / "results.csv")
     write_csv(scores, out / "scores.csv")
     dcase_summary = write_dcase_tables(scores, clips, out)
+    # the clip resamples of summary.md's tables and the heatmap, drawn once
+    boots = unit_bootstraps(scores, n_boot=n_boot, seed=plan.seed) if n_boot else None
     write_summary(results, out / "summary.md", title=f"soundad reproduction on {data_name}", notes=notes,
-                  scores=scores, n_boot=n_boot, seed=plan.seed)
+                  scores=scores, n_boot=n_boot, seed=plan.seed, bootstraps=boots)
     if figures:
-        draw_figures(results, scores, out / "figures", data_name=data_name, n_boot=n_boot, seed=plan.seed)
+        draw_figures(results, scores, out / "figures", data_name=data_name, n_boot=n_boot, seed=plan.seed,
+                     bootstraps=boots)
     results.attrs.update(split_rule=run.grid.rule, computed_cells=run.computed, reused_cells=run.reused)
     if dcase_summary is not None:
         results.attrs["dcase_summary"] = str(out / "dcase_summary.csv")

@@ -10,7 +10,6 @@ cache) and writes its cell file.
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any, Mapping
 
@@ -72,15 +71,10 @@ def run_baseline(name: str, inputs: Mapping[str, np.ndarray], group: pd.DataFram
     from soundad.detectors import anomaly_scores, clip_scores
 
     cls = autoencoders.ConvAutoencoderDetector if name == "conv_ae" else autoencoders.DenseAutoencoderDetector
-    names = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in {"seed": seed, "random_state": seed, "device": device, "progress": progress}.items()
-              if k in names}
-    kwargs.update(params)
+    kwargs = {"random_state": seed, "device": device, "progress": progress, **params}
     train_ids = list(group.loc[train_normal_mask(group), "clip_id"])
-    test_ids = list(group.loc[evaluation_mask(group), "clip_id"])
-    X_train = np.concatenate([inputs[c] for c in train_ids])
-    X_test = np.concatenate([inputs[c] for c in test_ids])
-    test_clip_of_row = np.concatenate([[c] * len(inputs[c]) for c in test_ids])
+    X_train, _ = autoencoders.stack_inputs(inputs, train_ids)
+    X_test, test_clip_of_row = autoencoders.stack_inputs(inputs, group.loc[evaluation_mask(group), "clip_id"])
     detector = cls(**kwargs).fit(X_train)
     return clip_scores(anomaly_scores(detector, X_test), test_clip_of_row, how="mean"), len(train_ids), len(X_train)
 
