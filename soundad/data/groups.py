@@ -194,5 +194,5 @@ def rows_of_clips(clip_ids, clips: pd.DataFrame, *, owner: str = "these features
     ids = np.asarray(clip_ids).reshape(-1)
     unknown = sorted(set(ids) - set(table.index))
     if unknown:
-        raise DataError(f"{len(unknown)} clips of {owner} are not in the clips table, e.g. {unknown[0]!r}")
+        raise DataError(f"{len(unknown)} clips of {owner} are not in the clips table, e.g. {str(unknown[0])!r}")
     return table.loc[ids]
