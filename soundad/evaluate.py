@@ -22,6 +22,7 @@ Conventions
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ __all__ = [
     "mean_metric_ci",
     "mcclish_pauc",
     "method_columns",
+    "parameter_sweep",
     "render_markdown",
     "summarise",
 ]
@@ -409,6 +411,47 @@ def render_markdown(table: pd.DataFrame, *, digits: int = 3, index: bool = False
         *("| " + " | ".join(row) + " |" for row in body),
     ]
     return "\n".join(lines) + "\n"
+
+
+def parameter_sweep(features, clips: pd.DataFrame, grid: Mapping[str, tuple[str, Sequence]], *, seed: int = 0,
+                    n_boot: int = 1000, level: float = 0.95) -> pd.DataFrame:
+    """The AUC, with its interval, of each detector at each value of one of its hyper-parameters (chapter 04).
+
+    Parameters
+    ----------
+    features : WindowFeatures
+        Window features of the clips of one group.
+    clips : pd.DataFrame
+        Their clips table, split (:func:`soundad.data.choose_split`).
+    grid : mapping
+        Detector name -> ``(parameter, values)``, e.g. ``{"gmm": ("n_components", [1, 2, 4])}``.
+    seed, n_boot, level
+        As in :func:`soundad.detectors.score_clips` and :func:`evaluate_scores`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (detector, value): ``detector``, ``parameter``, ``value``,
+        ``auc``, ``auc_lo``, ``auc_hi``, ``n_test``.
+
+    Raises
+    ------
+    ParameterError
+        ``clips`` holding more than one (snr, machine, model_id) group.
+    """
+    from soundad.detectors import score_clips
+
+    rows = []
+    for name, (parameter, values) in grid.items():
+        for value in values:
+            per_clip = score_clips(name, features, clips, seed=seed, **{parameter: value})
+            result = evaluate_scores(clip_score_table(per_clip, clips), n_boot=n_boot, level=level, seed=seed)
+            if len(result) != 1:
+                raise ParameterError(f"parameter_sweep scores one group at a time; the clips hold {len(result)}")
+            row = result.iloc[0]
+            rows.append({"detector": name, "parameter": parameter, "value": value,
+                         **{key: row[key] for key in ("auc", "auc_lo", "auc_hi", "n_test")}})
+    return pd.DataFrame(rows)
 
 
 from soundad.uncertainty import (  # noqa: E402  (re-exported: soundad.evaluate is the public home)

@@ -232,3 +232,23 @@ def test_summarise_spread_over_repeats():
     assert overall.loc["gmm", "pauc_sd"] == pytest.approx(np.std([0.0, 0.2], ddof=1))
     assert (summary.n_repeats == 2).all()
     assert overall.loc["gmm", "n_groups"] == len(gmm)
+
+
+def test_parameter_sweep_gives_each_value_its_auc_and_interval():
+    from soundad.data import choose_split
+    from soundad.evaluate import parameter_sweep
+    from soundad.window_features import WindowFeatures
+
+    rng = np.random.default_rng(0)
+    clips = pd.DataFrame({"clip_id": [f"c{i}" for i in range(24)], "snr": "0dB", "machine": "fan",
+                          "model_id": "id_00", "label": ["normal"] * 16 + ["abnormal"] * 8, "path": ""})
+    clips, _ = choose_split(clips, split="random", seed=0)
+    ids = np.repeat(clips["clip_id"].to_numpy(), 3)
+    shift = np.repeat((clips["label"] == "abnormal").to_numpy() * 3.0, 3)
+    feats = WindowFeatures(features=(rng.standard_normal((len(ids), 4)) + shift[:, None]).astype(np.float32),
+                           clip_ids=ids, window_index=np.tile(np.arange(3), 24), backbone="x", weights="random",
+                           weights_name="none", layer="head")
+    sweep = parameter_sweep(feats, clips, {"gmm": ("n_components", [1, 2]), "ocsvm": ("nu", [0.1])}, n_boot=50)
+    assert list(sweep["detector"]) == ["gmm", "gmm", "ocsvm"] and list(sweep["value"]) == [1, 2, 0.1]
+    assert ((sweep["auc_lo"] <= sweep["auc"]) & (sweep["auc"] <= sweep["auc_hi"])).all()
+    assert (sweep["auc"] > 0.9).all() and (sweep["n_test"] > 0).all()  # well-separated classes
