@@ -21,7 +21,7 @@
     window at a time into an image and push it through the network alone
     (batch 1), no cache.
 ``warm``
-    The pipeline again with the cache it just filled.
+    The pipeline again with the cache it just filled (fastest of ``repeats`` reruns).
 ``rss``
     Peak resident memory of a pipeline run over N clips and over 10 × N clips,
     each in a fresh Python process (its own ``ru_maxrss``), so that the two do

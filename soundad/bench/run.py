@@ -3,7 +3,7 @@
 The pipeline and the naive loop are each timed after a one-clip warm-up (its
 time is ``startup_s``), so the rates are those of a long run; each is timed
 ``repeats`` times (the pipeline with a fresh cache each time) and the fastest
-run is kept, as for GEMM and forward. The one-time loading of the backbone is
+run is kept, as for GEMM, forward and the warm rerun. The one-time loading of the backbone is
 reported apart (``model_load_s``) and not counted in the pipeline's rate.
 """
 
@@ -151,9 +151,9 @@ def _pipeline(name: str, clips, plan: BenchPlan, workdir: Path, index: int) -> d
     rec["forward_gflops"] = flops * rec["forward_wps"] / 1e9
     rec["n_windows"] = int(len(feats.clip_ids))
     rec["pipeline_wps"] = rec["n_windows"] / rec["pipeline_s"]
-    plan.log(f"{name}: pipeline warm")
-    rec["warm_s"] = float(extract_random(clips, cache_dir=workdir / f"cache-{index}-{plan.repeats - 1}",
-                                         **run).seconds)
+    plan.log(f"{name}: pipeline warm, best of {plan.repeats}")
+    warm_cache = workdir / f"cache-{index}-{plan.repeats - 1}"
+    rec["warm_s"] = min(float(extract_random(clips, cache_dir=warm_cache, **run).seconds) for _ in range(plan.repeats))
     rec["warm_speedup"] = rec["pipeline_s"] / rec["warm_s"]
     return rec
 
