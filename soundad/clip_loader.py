@@ -6,7 +6,7 @@ Feature extraction reads its clips through a ``torch.utils.data.DataLoader``:
   this process) or of a chunk of clips (in worker processes):
   :class:`ClipWindows`, built on :func:`clip_windows`, the chain of chapters
   01-02 for one file;
-- with the torch front end, workers only read and decode
+- with the torch front end, the loader only reads and decodes
   (:class:`soundad.front_end.ClipAudio`) and :func:`windows_on_device` turns a
   chunk of decoded clips into mel windows on the device in one batched call
   (:mod:`soundad.spectrogram_torch`).
@@ -93,8 +93,11 @@ def make_loader(paths: list[str], settings) -> torch.utils.data.DataLoader:
     config = settings.backbone
     workers = int(config.num_workers)
     kwargs = dict(mel=settings.mel, window=settings.window, channel=settings.channel)
-    if config.front_end == "torch":  # workers only decode; a chunk of clips is one batched front-end call
-        dataset = ClipAudio(paths, clips_per_item=CLIPS_PER_ITEM, **kwargs)
+    if config.front_end == "torch":  # the loader only decodes; a chunk of clips is one batched front-end call
+        # On a CPU, soxr resamples as the clip is decoded (the librosa front end's numbers);
+        # on a GPU the device resamples, so that the loader's CPU cores only decode.
+        decode_sr = settings.mel.sr if settings.device.type == "cpu" else None
+        dataset = ClipAudio(paths, clips_per_item=CLIPS_PER_ITEM, decode_sr=decode_sr, **kwargs)
     else:
         dataset = ClipWindows(paths, clips_per_item=1 if workers == 0 else CLIPS_PER_ITEM, **kwargs)
     if workers and config.front_end == "librosa":

@@ -6,12 +6,17 @@ Two implementations of audio -> mel dB windows exist:
   librosa; the reference of chapter 02), run by the loader (in-process or in
   worker processes);
 - ``"torch"``: :mod:`soundad.spectrogram_torch`, batched on the compute
-  device; loader workers only read and decode (:class:`ClipAudio`).
+  device; the loader only reads and decodes (:class:`ClipAudio`).
 
 They agree to float32 rounding (tests: < 1e-3 dB; features < 1e-4 relative).
 ``"auto"`` takes the torch front end on a GPU, where the CPU workers' STFT was
 the bottleneck, and :data:`CPU_DEFAULT` on a CPU, chosen by measurement
 (:func:`measure_front_ends`; the numbers are in its docstring).
+
+Clips not at the mel rate are resampled where they are decoded when the
+compute device is the CPU (with librosa's soxr, as the librosa front end
+does), and on the device otherwise (:func:`soundad.spectrogram_torch.resample`,
+a windowed sinc: it differs from soxr in the top mel bands).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ __all__ = ["FRONT_ENDS", "CPU_DEFAULT", "resolve_front_end", "ClipAudio", "ClipC
 FRONT_ENDS = ("auto", "librosa", "torch")
 
 #: The front end ``"auto"`` uses on a CPU (see :func:`measure_front_ends`).
-CPU_DEFAULT = "librosa"
+CPU_DEFAULT = "torch"
 
 
 def resolve_front_end(front_end: str, device: torch.device) -> str:
@@ -102,8 +107,8 @@ class ClipAudio(ClipChunks):
     """Decoded clips in chunks, for the torch front end: item ``k`` holds clips ``k*c .. k*c+c-1``.
 
     An item is ``(first clip index, sample rates [list of int], audio [list of float32
-    tensors of shape (n_i,)])`` at each file's native rate: the workers only read and
-    decode; resampling, STFT and mel happen on the compute device.
+    tensors of shape (n_i,)])``: the loader only reads and decodes; STFT and mel happen
+    on the compute device.
 
     Parameters
     ----------
@@ -113,11 +118,16 @@ class ClipAudio(ClipChunks):
         for one window.
     channel : int or "mean"
     clips_per_item : int >= 1
+    decode_sr : int > 0 [Hz] or None, default=None
+        Resample each clip to this rate as it is decoded (soxr, through
+        :func:`soundad.data.load_audio`); None hands over each file's native
+        rate, for the device to resample.
     """
 
     def __init__(self, paths: Sequence[str], *, mel: MelConfig, window: WindowConfig, channel,
-                 clips_per_item: int = 8):
+                 clips_per_item: int = 8, decode_sr: int | None = None):
         super().__init__(paths, mel=mel, window=window, channel=channel, clips_per_item=clips_per_item)
+        self.decode_sr = decode_sr
 
     def load(self, item: int):
         from soundad.data import load_audio
@@ -125,7 +135,7 @@ class ClipAudio(ClipChunks):
         first, paths = self.chunk(item)
         rates, audio = [], []
         for path in paths:
-            y, sr = load_audio(path, channel=self.channel)
+            y, sr = load_audio(path, channel=self.channel, sr=self.decode_sr)
             n = int(np.ceil(len(y) * self.mel.sr / sr))  # length after resampling
             frames = 1 + n // self.mel.hop_length
             if frames < self.window.length:
@@ -146,11 +156,16 @@ def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), wi
     librosa one clip by clip with numpy's BLAS held to one thread, the torch one
     ``batch`` clips at a time with torch's own threads. Best of ``repeats``.
 
-    Measured on this project's 2-core machine while other jobs shared it (load
-    average ~8, so absolute rates are low and noisy), 16 MIMII clips of 10 s,
-    128 windows, torch 2.14.1, librosa 0.11.0, two runs: librosa 1,767 and
-    1,758 windows/s, torch 516 and 861 windows/s. The librosa front end is
-    2-3x faster on a CPU, hence :data:`CPU_DEFAULT`.
+    Measured on this project's 2-core machine with nothing else running
+    (2026-11-30), 16 MIMII clips of 10 s, 128 windows, torch 2.14.1, librosa
+    0.11.0, two runs: librosa 4,546 and 4,782 windows/s, torch 9,965 and 8,118.
+    In feature extraction (``soundad bench``, EfficientNet-Lite0, four runs of
+    each) the time per clip outside the drawing and the forward pass fell from
+    3.4-3.6 ms with librosa to 1.7-1.8 ms with torch, and the pipeline went from
+    0.81-0.83 to 0.85-0.90 x the forward pass's rate. Hence :data:`CPU_DEFAULT`.
+    (An earlier measurement, taken while other jobs loaded the machine, had
+    found the opposite; ``soundad bench`` on your own machine tells which wins
+    there.)
 
     Returns
     -------
