@@ -5,6 +5,12 @@ extraction code *before* it was split into the settings / cache / loader /
 loop modules. They guard the feature cache's key: if one of them changes,
 every cache written so far is silently orphaned (recomputed), so a change
 here must be deliberate.
+
+One was: the torch front end became the CPU default (it is faster there), and
+its features differ from the librosa front end's by float32 rounding, so the
+default CPU key gained ``"front_end": "torch"``. The librosa keys are kept
+below: a run that asks for ``front_end="librosa"`` still finds the entries
+written before.
 """
 
 import dataclasses
@@ -27,19 +33,24 @@ MEL = {"__class__": "MelConfig", "fmax": 8000.0, "fmin": 0.0, "hop_length": 512,
 WINDOW = {"__class__": "WindowConfig", "hop": 32, "length": 64}
 IMAGE = {"__class__": "ImageConfig", "colormap": "viridis", "size": 224, "vmax": 0.0, "vmin": -80.0}
 
-DEFAULT_CPU = {
+LIBROSA_CPU = {
     "backbone": "efficientnet_lite0", "channel": 0, "image": IMAGE, "layer": "_swish_1", "mel": MEL,
     "numerics": {"channels_last": True, "cpu_fusion": True, "device_type": "cpu", "fuse_bn": True, "half": False},
     "weights": "imagenet", "weights_name": "efficientnet-lite0-57934424", "window": WINDOW,
 }
-DEFAULT_CPU_DIGEST = "303ec63cd3463ec15e6a469b5d3f3ed23c71f70fd1115b4ec2effe00265b4ba3"
+LIBROSA_CPU_DIGEST = "303ec63cd3463ec15e6a469b5d3f3ed23c71f70fd1115b4ec2effe00265b4ba3"
+DEFAULT_CPU = {**LIBROSA_CPU, "numerics": {**LIBROSA_CPU["numerics"], "front_end": "torch"}}
+DEFAULT_CPU_DIGEST = "6b9133697066fc672cb3fa085f9fb7a6d0904c6e0172481f6bad434aa36bd8d8"
 
-RESNET_LAYERS_CPU = {
+RESNET_LAYERS_LIBROSA_CPU = {
     "backbone": "resnet18", "channel": 1, "image": IMAGE, "layer": "layer3+layer4", "mel": MEL,
     "numerics": {"channels_last": True, "cpu_fusion": False, "device_type": "cpu", "fuse_bn": True, "half": False},
     "weights": "random", "weights_name": "random", "window": WINDOW,
 }
-RESNET_LAYERS_CPU_DIGEST = "d695234e9e578833fee3ab126cebe66f82a26e1746526c7a335eeda2f8f410e0"
+RESNET_LAYERS_LIBROSA_CPU_DIGEST = "d695234e9e578833fee3ab126cebe66f82a26e1746526c7a335eeda2f8f410e0"
+RESNET_LAYERS_CPU = {**RESNET_LAYERS_LIBROSA_CPU,
+                     "numerics": {**RESNET_LAYERS_LIBROSA_CPU["numerics"], "front_end": "torch"}}
+RESNET_LAYERS_CPU_DIGEST = "d9f3105d4ca765e724b371a57da593352d709db20e7389e1a7d45867387a5bc5"
 
 LITE_CUDA = {
     "backbone": "efficientnet_lite0", "channel": "mean",
@@ -60,27 +71,35 @@ def pinned_digest(settings):
     return settings_digest({**settings, "versions": FIXED_VERSIONS})
 
 
-def test_default_cpu_settings_match_the_snapshot():
-    settings = resolve_settings(BackboneConfig(device="cpu"), mel=MelConfig(), window=WindowConfig(),
-                                image=ImageConfig(), channel=0).cache_settings()
+@pytest.mark.parametrize("front_end, snapshot, digest", [
+    ("auto", DEFAULT_CPU, DEFAULT_CPU_DIGEST),
+    ("librosa", LIBROSA_CPU, LIBROSA_CPU_DIGEST),
+])
+def test_default_cpu_settings_match_the_snapshot(front_end, snapshot, digest):
+    settings = resolve_settings(BackboneConfig(device="cpu", front_end=front_end), mel=MelConfig(),
+                                window=WindowConfig(), image=ImageConfig(), channel=0).cache_settings()
     plain, versions = split_versions(settings)
-    expected = {**DEFAULT_CPU, "numerics": {**DEFAULT_CPU["numerics"], "cpu_fusion": onednn_graph_available()}}
+    expected = {**snapshot, "numerics": {**snapshot["numerics"], "cpu_fusion": onednn_graph_available()}}
     assert plain == expected
     from importlib.metadata import version
 
     assert versions == {"soundad": soundad.__version__, "torch": torch.__version__,
                         "torchvision": version("torchvision")}
     if onednn_graph_available():  # the snapshot was taken where oneDNN fusion exists
-        assert pinned_digest(settings) == DEFAULT_CPU_DIGEST
+        assert pinned_digest(settings) == digest
 
 
-def test_layer_list_without_fusion_matches_the_snapshot():
+@pytest.mark.parametrize("front_end, snapshot, digest", [
+    ("auto", RESNET_LAYERS_CPU, RESNET_LAYERS_CPU_DIGEST),
+    ("librosa", RESNET_LAYERS_LIBROSA_CPU, RESNET_LAYERS_LIBROSA_CPU_DIGEST),
+])
+def test_layer_list_without_fusion_matches_the_snapshot(front_end, snapshot, digest):
     config = BackboneConfig(name="resnet18", weights="random", layer=["layer3", "layer4"], device="cpu",
-                            cpu_fusion=False)
+                            cpu_fusion=False, front_end=front_end)
     settings = resolve_settings(config, mel=MelConfig(), window=WindowConfig(), image=ImageConfig(),
                                 channel=1).cache_settings()
-    assert split_versions(settings)[0] == RESNET_LAYERS_CPU
-    assert pinned_digest(settings) == RESNET_LAYERS_CPU_DIGEST
+    assert split_versions(settings)[0] == snapshot
+    assert pinned_digest(settings) == digest
 
 
 def test_cuda_options_enter_the_key_only_when_on():
