@@ -154,7 +154,8 @@ def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), wi
 
     Both are timed in this process as feature extraction runs them on a CPU: the
     librosa one clip by clip with numpy's BLAS held to one thread, the torch one
-    ``batch`` clips at a time with torch's own threads. Best of ``repeats``.
+    ``batch`` clips at a time with torch's own threads; clips at another rate
+    are resampled by soxr in both. Best of ``repeats``.
 
     Measured on this project's 2-core machine with nothing else running
     (2026-11-30), 16 MIMII clips of 10 s, 128 windows, torch 2.14.1, librosa
@@ -195,12 +196,16 @@ def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), wi
         return n
 
     def run_torch() -> int:
+        import librosa
+
         n = 0
         with torch.inference_mode():
             for i in range(0, len(decoded), batch):
-                chunk = decoded[i:i + batch]
-                windows, _ = batched_clip_windows([torch.from_numpy(y) for y, _ in chunk],
-                                                  sr=[sr for _, sr in chunk], config=mel, window=window)
+                # resampled by soxr, as the CPU loader does (ClipAudio's decode_sr)
+                chunk = [y if sr == mel.sr else librosa.resample(y, orig_sr=sr, target_sr=mel.sr)
+                         for y, sr in decoded[i:i + batch]]
+                windows, _ = batched_clip_windows([torch.from_numpy(y) for y in chunk], sr=[mel.sr] * len(chunk),
+                                                  config=mel, window=window)
                 n += int(windows.shape[0])
         return n
 

@@ -159,6 +159,25 @@ def test_on_a_cpu_the_torch_front_end_resamples_with_soxr_as_librosa_does(mimii_
     assert np.median(rel) < 1e-4
 
 
+def test_measure_front_ends_times_both_on_the_same_windows(mimii_audio, tmp_path):
+    import librosa
+    import soundfile as sf
+
+    from soundad.clip_loader import clip_windows
+    from soundad.front_end import measure_front_ends
+
+    paths, ys = mimii_audio
+    other = tmp_path / "clip_22k.wav"
+    sf.write(other, librosa.resample(ys[1], orig_sr=16000, target_sr=22050), 22050, subtype="PCM_16")
+    clips = [str(paths[0]), str(other)]
+    out = measure_front_ends(clips, batch=2, repeats=1)
+    assert set(out) == {"librosa", "torch", "windows"}
+    assert out["windows"] == sum(len(clip_windows(p)) for p in clips)
+    assert out["librosa"] > 0 and out["torch"] > 0
+    with pytest.raises(ParameterError, match="batch"):
+        measure_front_ends(clips, batch=0)
+
+
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
 
 
