@@ -94,7 +94,8 @@ def test_a_manifest_written_before_the_model_ids_rename_is_reused(tmp_path):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"machines": ("drill",)}, {"machines": ()}, {"machines": ("fan", "fan")}, {"model_ids": ("00",)}, {"model_ids": ()},
+        {"machines": ("drill",)}, {"machines": (["fan"],)}, {"machines": ()}, {"machines": ("fan", "fan")},
+        {"model_ids": ("00",)}, {"model_ids": ()},
         {"snrs": ("loud",)}, {"snrs": ()}, {"n_normal": 0}, {"n_abnormal": -1}, {"n_normal": 2.5},
         {"duration": 0.0}, {"duration": "long"}, {"sr": 1000}, {"sr": 16000.5}, {"seed": -1}, {"seed": "x"},
     ],

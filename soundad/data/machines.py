@@ -315,7 +315,7 @@ def check_machines(machines: str | Iterable[str]) -> list[str]:
     """Machine types (keys of :data:`MACHINE_SOUNDS`) from a list or a comma-separated string; none twice."""
 
     def check(machine) -> None:
-        if machine not in MACHINE_SOUNDS:
+        if not isinstance(machine, str) or machine not in MACHINE_SOUNDS:
             raise ParameterError(f"unknown machine type {machine!r}; expected one of {MACHINES}")
 
     return _name_list(machines, "machines", f"machines must name at least one of {MACHINES}", check)
