@@ -217,5 +217,6 @@ def measure_front_ends(paths: Sequence[str], *, mel: MelConfig = MelConfig(), wi
             n = fn()
             best = min(best, time.perf_counter() - t)
         out[name] = n / best
-        out["windows"] = n
+        if out.setdefault("windows", n) != n:  # a bug: both front ends cut the same windows
+            raise AssertionError(f"the {name} front end made {n} windows, librosa {out['windows']}")
     return out
