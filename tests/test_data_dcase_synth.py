@@ -83,6 +83,13 @@ def test_bad_arguments_are_parameter_errors(tmp_path):
         write_dcase_synthetic(tmp_path, layout="dcase2019")
     with pytest.raises(ParameterError, match="ToyCar"):
         write_dcase_synthetic(tmp_path, machines=("ToyCar",))
+    with pytest.raises(ParameterError, match="duplicates"):
+        write_dcase_synthetic(tmp_path, machines=("fan", "fan"))
+
+
+def test_machines_as_a_comma_separated_string(tmp_path):
+    root = write_dcase_synthetic(tmp_path, machines="fan,valve", n_normal=2, n_abnormal=1, duration=2.1)
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["fan", "valve"]
 
 
 def test_cli_synth_layout(tmp_path, capsys):

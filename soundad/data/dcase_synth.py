@@ -41,8 +41,7 @@ from soundad._io import atomic_path
 from soundad.errors import ParameterError
 from soundad.params import check_int, check_number
 
-from .layout import MACHINES
-from .machines import check_model_ids, synthesize_machine_sound
+from .machines import check_machines, check_model_ids, synthesize_machine_sound
 from .noise import mix_at_snr, synthesize_factory_noise
 
 __all__ = ["SYNTH_LAYOUTS", "shift_speed", "write_dcase_synthetic"]
@@ -133,7 +132,7 @@ def write_dcase_synthetic(
         Directory to write into (created if missing); files of the same name
         are replaced (each atomically), other files are left alone.
     layout : {"dcase2020", "dcase2023"}, default="dcase2023"
-    machines : sequence of {"fan", "pump", "slider", "valve"}, default=("fan", "valve")
+    machines : sequence of {"fan", "pump", "slider", "valve"} or comma-separated str, default=("fan", "valve")
     model_ids : sequence of str, default=("id_00",)
         Model IDs ``"id_XX"``; in the 2023 layout ``id_XX`` is written as
         ``section_XX``.
@@ -160,9 +159,7 @@ def write_dcase_synthetic(
     """
     if layout not in SYNTH_LAYOUTS:
         raise ParameterError(f"layout={layout!r}; expected one of {', '.join(SYNTH_LAYOUTS)}")
-    bad = [m for m in machines if m not in MACHINES]
-    if bad or not machines:
-        raise ParameterError(f"machines {bad or list(machines)}: synthetic DCASE data has {', '.join(MACHINES)}")
+    machines = check_machines(machines)  # a list or "fan,valve"; MIMII's four types, none twice
     n_normal = check_int("n_normal", n_normal, low=1)
     n_abnormal = check_int("n_abnormal", n_abnormal, low=1)
     n_target = check_int("n_target_train", n_target_train, low=1, allow_none=True)
