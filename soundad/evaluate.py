@@ -441,14 +441,15 @@ def parameter_sweep(features, clips: pd.DataFrame, grid: Mapping[str, tuple[str,
     """
     from soundad.detectors import score_clips
 
+    n_groups = len(clips[list(GROUP_COLUMNS)].drop_duplicates())
+    if n_groups != 1:  # before any detector is fitted on windows pooled across groups
+        raise ParameterError(f"parameter_sweep scores one group at a time; the clips hold {n_groups}")
     rows = []
     for name, (parameter, values) in grid.items():
         for value in values:
             per_clip = score_clips(name, features, clips, seed=seed, **{parameter: value})
-            result = evaluate_scores(clip_score_table(per_clip, clips), n_boot=n_boot, level=level, seed=seed)
-            if len(result) != 1:
-                raise ParameterError(f"parameter_sweep scores one group at a time; the clips hold {len(result)}")
-            row = result.iloc[0]
+            row = evaluate_scores(clip_score_table(per_clip, clips), n_boot=n_boot, level=level,
+                                  seed=seed).iloc[0]
             rows.append({"detector": name, "parameter": parameter, "value": value,
                          **{key: row[key] for key in ("auc", "auc_lo", "auc_hi", "n_test")}})
     return pd.DataFrame(rows)

@@ -333,14 +333,14 @@ def beside_dcase2020(results: pd.DataFrame, *, backbone: str = "dense_ae",
     pd.DataFrame
         ``machine, auc, pauc, source``: published rows first, then this run's
         mean AUC and mean McClish-corrected pAUC (as DCASE publishes it) over
-        its groups and repeated splits.
+        its groups and repeated splits (groups the run skipped left out).
     """
     from soundad.evaluate import mcclish_pauc
     from soundad.published import dcase2020_baseline
 
     published = dcase2020_baseline().drop(columns="citation")
     published["source"] = "published: DCASE 2020 Task 2 baseline (dev. set mean)"
-    ours = results[results["backbone"] == backbone]
+    ours = results[(results["backbone"] == backbone) & results["auc"].notna()]  # skipped groups have no metrics
     mine = pd.DataFrame([{
         "source": label, "machine": machine, "auc": part["auc"].mean(),
         "pauc": float(np.mean([mcclish_pauc(p) for p in part["pauc"]])),

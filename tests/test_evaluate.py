@@ -252,3 +252,6 @@ def test_parameter_sweep_gives_each_value_its_auc_and_interval():
     assert list(sweep["detector"]) == ["gmm", "gmm", "ocsvm"] and list(sweep["value"]) == [1, 2, 0.1]
     assert ((sweep["auc_lo"] <= sweep["auc"]) & (sweep["auc"] <= sweep["auc_hi"])).all()
     assert (sweep["auc"] > 0.9).all() and (sweep["n_test"] > 0).all()  # well-separated classes
+    two_groups = clips.assign(machine=np.where(np.arange(24) % 2, "fan", "pump"))
+    with pytest.raises(ParameterError, match="one group at a time; the clips hold 2"):
+        parameter_sweep(feats, two_groups, {"gmm": ("n_components", [1])}, n_boot=0)

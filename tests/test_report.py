@@ -129,3 +129,6 @@ def test_beside_dcase2020_is_the_chapter_06_table():
     expected = pd.concat([dcase.drop(columns="citation"), mine], ignore_index=True)
     pd.testing.assert_frame_equal(table, expected)
     assert table["source"].str.startswith("this run").sum() == 2  # fan and valve, not the transfer row
+    skipped = pd.concat([results, pd.DataFrame({"backbone": ["dense_ae"], "machine": ["fan"],
+                                                "auc": [np.nan], "pauc": [np.nan]})], ignore_index=True)
+    pd.testing.assert_frame_equal(beside_dcase2020(skipped), table)  # a skipped group's NaN row is left out
