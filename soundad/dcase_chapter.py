@@ -41,6 +41,7 @@ from soundad.data.source import DATA_ENV
 from soundad.data.groups import GROUP_COLUMNS
 from soundad.errors import DataError, ParameterError, WeightsUnavailableError
 from soundad.evaluate import auc_pauc, bootstrap_ci, compare, format_ci
+from soundad.uncertainty import unit_bootstrap
 from soundad.narrate import comparison_sentence
 from soundad.prose import difference_sentence
 
@@ -427,9 +428,10 @@ def compare_pairs(scores: pd.DataFrame, pairs, *, metric: str = "auc",
         ``lo``, ``hi``, ``level``, ``n_clips`` and ``sentence``
         (:func:`soundad.narrate.comparison_sentence`: it names the metric).
     """
+    drawn = unit_bootstrap(scores, metric=metric, n_boot=n_boot, seed=seed)  # one draw for every pair
     rows = []
     for a_label, b_label, a, b in pairs:
-        c = compare(scores, a, b, metric=metric, n_boot=n_boot, seed=seed)
+        c = compare(scores, a, b, metric=metric, n_boot=n_boot, seed=seed, drawn=drawn)
         sentence = comparison_sentence(c, a=a_label, b=b_label)
         rows.append({"a_label": a_label, "b_label": b_label, "estimate": c.estimate,
                      "lo": c.lo, "hi": c.hi, "level": c.level, "n_clips": c.n_clips,

@@ -22,6 +22,7 @@ import pandas as pd
 
 from soundad.errors import DataError, ParameterError
 from soundad.evaluate import compare
+from soundad.uncertainty import unit_bootstrap
 
 __all__ = ["STAGES", "stage_layers", "compare_layers"]
 
@@ -84,11 +85,12 @@ def compare_layers(scores: pd.DataFrame, *, reference: str = "default", metric: 
     for (backbone, weights), part in scores.groupby(["backbone", "weights"], sort=False):
         if reference not in set(part["layer"]):  # a baseline (layer "-"), or a backbone run without it
             continue
+        drawn = unit_bootstrap(part, metric=metric, n_boot=n_boot, seed=seed)  # one draw for every layer
         for layer in dict.fromkeys(part["layer"]):
             if layer == reference:
                 continue
             c = compare(part, {"layer": layer}, {"layer": reference}, metric=metric,
-                        n_boot=n_boot, level=level, seed=seed)
+                        n_boot=n_boot, level=level, seed=seed, drawn=drawn)
             rows.append({"backbone": backbone, "weights": weights, "layer": layer,
                          "estimate": c.estimate, "lo": c.lo, "hi": c.hi,
                          "n_repeats": c.n_repeats, "n_clips": c.n_clips,

@@ -418,7 +418,8 @@ def paired_difference(units: pd.DataFrame, boot: np.ndarray, a: Mapping, b: Mapp
 
 
 def compare(scores: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], *, metric: str = "auc",
-            n_boot: int = 1000, level: float = 0.95, seed: int = 0, max_fpr: float = 0.1) -> Comparison:
+            n_boot: int = 1000, level: float = 0.95, seed: int = 0, max_fpr: float = 0.1,
+            drawn: tuple[pd.DataFrame, np.ndarray] | None = None) -> Comparison:
     """Paired bootstrap comparison of two methods on the same test clips.
 
     Parameters
@@ -441,6 +442,10 @@ def compare(scores: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], *,
     seed : int, default=0
     max_fpr : float in (0, 1], default=0.1
         pAUC range.
+    drawn : (units, boot) or None, default=None
+        :func:`unit_bootstrap` of ``scores`` with the same ``metric``,
+        ``max_fpr``, ``n_boot`` and ``seed``, drawn once by a caller that
+        compares several pairs on one table; None draws it here.
 
     Returns
     -------
@@ -457,7 +462,9 @@ def compare(scores: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], *,
         If no group and repeat holds both sides (the message names a and b).
     """
     _check_common(n_boot, level, metric, max_fpr)
-    units, boot = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
+    if drawn is None:
+        drawn = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
+    units, boot = drawn
     estimate, diffs, common = paired_difference(units, boot, a, b)
     if common.empty:
         raise DataError(f"no group and repeat of the scores table holds both {_label(a)} and {_label(b)}")

@@ -15,7 +15,7 @@ from soundad.evaluate import (
     format_ci,
     mean_metric_ci,
 )
-from soundad.uncertainty import weighted_auc_pauc
+from soundad.uncertainty import unit_bootstrap, weighted_auc_pauc
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -126,6 +126,9 @@ def test_compare_paired_strong_effect_and_reverse():
     reverse = compare(scores, {"method": "b"}, {"method": "a"}, n_boot=300)
     assert reverse.estimate == pytest.approx(-result.estimate)
     assert reverse.verdict() == "contradicted"
+    drawn = unit_bootstrap(scores, n_boot=300)  # drawn once, reused for both pairs: the same results
+    assert compare(scores, {"method": "a"}, {"method": "b"}, n_boot=300, drawn=drawn) == result
+    assert compare(scores, {"method": "b"}, {"method": "a"}, n_boot=300, drawn=drawn) == reverse
 
 
 def test_compare_and_mean_ci_errors_and_shape():
