@@ -27,6 +27,7 @@ back, at the price of a slower next rerun.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -87,7 +88,8 @@ class PackStore:
             return self._drop(key, "does not match its SHA-256 checksum (changed or damaged since it was written)")
         if not isinstance(counts, list) or sum(counts) != len(features):
             return self._drop(key, "has row counts that do not add up to its array")
-        os.utime(meta_path)  # recently used: pruned last
+        with contextlib.suppress(OSError):  # a read-only cache still serves its packs
+            os.utime(meta_path)  # recently used: pruned last
         return features, [int(c) for c in counts]
 
     def save(self, key: str, features: np.ndarray, counts: Sequence[int]) -> None:

@@ -154,7 +154,8 @@ def read_pack(paths: list[str], cache: OpenCache | None) -> tuple[np.ndarray, li
     -------
     (features [shape=(N, D), float32], rows per clip) or None
     """
-    if cache is None:
+    store = PackStore(cache.entries) if cache is not None else None
+    if store is None or not store.directory.is_dir():  # no pack yet for this setting: no stat needed
         return None
     fingerprints = []
     for path in paths:
@@ -165,7 +166,7 @@ def read_pack(paths: list[str], cache: OpenCache | None) -> tuple[np.ndarray, li
         if known is None:
             return None
         fingerprints.append(known)
-    return PackStore(cache.entries).load(run_key(cache.entries, fingerprints))
+    return store.load(run_key(cache.entries, fingerprints))
 
 
 def write_pack(plan: CachePlan, features: np.ndarray, counts: list[int]) -> None:

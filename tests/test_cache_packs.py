@@ -10,6 +10,7 @@ import soundfile as sf
 import soundad.cache
 import soundad.data.audio
 import soundad.extract
+import soundad.fingerprints
 from soundad.cache_packs import PackStore
 from test_extract import FAST, write_clips
 from test_extract_cache import forbid_model
@@ -160,3 +161,32 @@ def test_a_malformed_fingerprint_memo_warns_once(clips, tmp_path):
     with pytest.warns(UserWarning) as record:
         soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
     assert sum("fingerprint index" in str(w.message) for w in record) == 1
+
+
+def test_a_read_only_cache_still_serves_its_pack(clips, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cold = soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(os, "utime", read_only)  # marking the pack as recently used fails
+    forbid_per_clip_reads(monkeypatch)
+    warm = soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
+    np.testing.assert_array_equal(warm.features, cold.features)
+
+
+def test_without_a_pack_folder_no_file_is_stat_ed_for_packs(clips, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    soundad.extract.extract_features(clips, cache_dir=cache, **RUN)
+    for folder in cache.rglob("packs"):
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no pack folder: the fingerprint memo need not be consulted for packs")
+
+    monkeypatch.setattr(soundad.fingerprints.FingerprintIndex, "known", refuse)
+    again = soundad.extract.extract_features(clips, cache_dir=cache, **RUN)  # per-clip entries
+    assert again.from_cache and again.stats["cached_clips"] == 4
