@@ -13,12 +13,14 @@ named steps, each in its own module:
    :class:`~soundad.backbones.BackboneConfig` (from ``config=`` or the
    keywords) with the mel, window and image settings, checked and resolved for
    this machine before any work is done; they give the cache key.
-2. **Plan** (:mod:`soundad.extract_cache`): every clip is looked up in the
-   feature cache *first*, by the fingerprint of its audio file.
+2. **Plan** (:mod:`soundad.extract_cache`): a rerun of the same clips reads
+   their whole-run pack (:mod:`soundad.cache_packs`); otherwise every clip is
+   looked up in the feature cache *first*, by the fingerprint of its audio file.
 3. **Model** (:mod:`soundad.extract_loop`): the backbone is loaded only if a
    clip is missing, so a warm rerun touches neither the model nor the network.
 4. **Loop**: a ``torch.utils.data.DataLoader`` (:mod:`soundad.clip_loader`)
-   decodes the missing clips into mel windows; :class:`~soundad.extract_loop.BatchLoop`
+   decodes the missing clips, which become mel windows (in the loader or on
+   the compute device, by the front end); :class:`~soundad.extract_loop.BatchLoop`
    packs them into batches across clip boundaries, draws the images on the
    compute device and runs the backbone; each finished clip is written to the
    cache on background threads (:class:`~soundad.extract_cache.CacheWriter`).
@@ -27,16 +29,17 @@ named steps, each in its own module:
 
 How it runs, and why:
 
-- **Overlap.** With ``num_workers >= 1`` the audio decoding and mel
-  spectrograms of the next clips happen in other processes (each handing
-  over a chunk of clips at a time) while torch runs the forward pass -- the
-  default with a GPU, where one batch also stays in flight. On a CPU the
-  forward pass already uses every core, so by default preprocessing runs
-  in-process between batches: it costs a few percent of the forward pass once
-  numpy's BLAS is held to one thread (see :func:`default_num_workers`).
-- **Front end.** With ``front_end="torch"`` (the default on a GPU) the workers
-  only read and decode; resampling, STFT, mel and dB run batched on the compute
-  device (:mod:`soundad.spectrogram_torch`, chosen in :mod:`soundad.front_end`).
+- **Overlap.** With ``num_workers >= 1`` the audio decoding (and, with the
+  librosa front end, the mel spectrograms) of the next clips happen in other
+  processes (each handing over a chunk of clips at a time) while torch runs
+  the forward pass -- the default with a GPU, where one batch also stays in
+  flight. On a CPU the forward pass already uses every core, so by default
+  preprocessing runs in-process between batches (see :func:`default_num_workers`).
+- **Front end.** With ``front_end="torch"`` (the default, :data:`soundad.front_end.CPU_DEFAULT`
+  on a CPU) the loader only reads and decodes (on a CPU it also resamples, with
+  soxr); STFT, mel and dB run batched on the compute device
+  (:mod:`soundad.spectrogram_torch`). The librosa front end computes them in the
+  loader, clip by clip, with numpy's BLAS held to one thread.
 - **Deterministic.** Same clips, settings and machine -> identical features:
   the worker order is fixed, batches are always cut at the same windows, and
   random weights come from ``seed``. (A clip computed in a different batch --

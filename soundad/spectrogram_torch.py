@@ -5,7 +5,8 @@ log-mel spectrogram on the CPU. On a GPU that becomes the bottleneck: the
 network runs ~20,000 windows/s, the CPU workers' decode + STFT + mel about
 8,000. This module does the same computation with torch on whatever device
 the backbone uses, for a whole batch of clips at once, so loader workers only
-read and decode audio:
+read and decode audio (on a CPU, where it is also the default because it is
+faster there, the loader hands over audio already resampled by soxr):
 
     audio [shape=(B, n), float32, native rate]
       --resample (if the rate differs)--> --STFT--> |.|^power --mel matrix--> dB

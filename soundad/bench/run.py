@@ -122,7 +122,7 @@ def _forward_once(model, plan: BenchPlan) -> float:
 
 
 def _pipeline(name: str, clips, plan: BenchPlan, workdir: Path, index: int) -> dict:
-    """Forward rate, start-up, cold pipeline and warm rerun, the first two interleaved.
+    """Forward rate, start-up, cold pipeline and warm rerun; the forward rate and the cold pipeline interleaved.
 
     A timed forward pass precedes each cold pipeline run, and each rate is the
     best of its ``repeats`` runs: on a shared or throttled machine, whose speed
