@@ -128,7 +128,8 @@ def config_from(config: BackboneConfig | None, keywords: dict) -> BackboneConfig
     given = changed_keywords(keywords)
     if given:
         changes = ", ".join(f"{k}={v!r}" for k, v in given.items())
-        raise ParameterError(f"extract_features(config=...) takes {', '.join(given)} from the config, not as "
+        keywords_given = ", ".join("backbone" if k == "name" else k for k in given)  # the caller's names
+        raise ParameterError(f"extract_features(config=...) takes {keywords_given} from the config, not as "
                              f"keywords; pass config=config.replace({changes}) instead")
     return config
 

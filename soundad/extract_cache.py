@@ -171,7 +171,7 @@ def read_pack(paths: list[str], cache: OpenCache | None) -> tuple[np.ndarray, li
 
 def write_pack(plan: CachePlan, features: np.ndarray, counts: list[int]) -> None:
     """Store a finished run's features as one pack for the next rerun (nothing without a cache)."""
-    if plan.cache is None or not len(counts):
+    if plan.cache is None:
         return
     PackStore(plan.cache).save(run_key(plan.cache, plan.fingerprints), features, counts)
 

@@ -114,7 +114,7 @@ class FingerprintIndex:
         """
         identity = file_identity(path)
         if not self.verify:
-            known = self._known.get(identity) or self._new.get(identity)
+            known = self._remembered(identity)
             if known is not None:
                 with self._lock:
                     self.hits += 1
@@ -139,7 +139,9 @@ class FingerprintIndex:
         """
         if self.verify:
             return None
-        identity = file_identity(path)
+        return self._remembered(file_identity(path))
+
+    def _remembered(self, identity: str) -> str | None:
         return self._known.get(identity) or self._new.get(identity)
 
     def save(self) -> None:

@@ -188,6 +188,8 @@ def test_config_and_a_conflicting_keyword_are_refused():
     assert config_from(config, {"weights": "imagenet", "batch_size": None}) is config  # defaults: fine
     with pytest.raises(ParameterError, match=r"takes batch_size from the config.*config.replace\(batch_size"):
         extract_features(["x.wav"], config=config, batch_size=8)
+    with pytest.raises(ParameterError, match=r"takes backbone from the config.*config.replace\(name='resnet34'\)"):
+        extract_features(["x.wav"], config=config, backbone="resnet34")
     built = config_from(None, {"name": "resnet18", "weights": "random"})
     assert built == BackboneConfig(name="resnet18", weights="random")
 
