@@ -96,8 +96,7 @@ class PackStore:
         """Write a pack (array first, then its record); a failed write only warns."""
         features = np.ascontiguousarray(features, dtype=np.float32)
         array_path, meta_path = self._paths(key)
-        meta = {"counts": [int(c) for c in counts], "sha256": _sha256(features),
-                "shape": list(features.shape)}
+        meta = {"counts": [int(c) for c in counts], "sha256": _sha256(features)}
         try:
             with atomic_path(array_path) as tmp, open(tmp, "wb") as handle:  # np.save(path) would add ".npy"
                 np.save(handle, features, allow_pickle=False)
@@ -128,13 +127,9 @@ class PackStore:
                 pass
 
 
-def _raw(features: np.ndarray) -> np.ndarray:
-    """The bytes of a C-contiguous array, as a writable flat uint8 view (no copy)."""
-    return features.reshape(-1).view(np.uint8)
-
-
 def _sha256(features: np.ndarray) -> str:
-    return hashlib.sha256(_raw(features)).hexdigest()
+    """SHA-256 of a C-contiguous array's bytes (read in place, no copy)."""
+    return hashlib.sha256(features.reshape(-1).view(np.uint8)).hexdigest()
 
 
 def _mtime(path: Path) -> float:
@@ -145,21 +140,8 @@ def _mtime(path: Path) -> float:
 
 
 def _read_array(path: Path) -> np.ndarray:
-    """A 2-D float32 ``.npy`` file read straight into a new array (one copy, no pickles)."""
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        shape, fortran, dtype = _header(handle, version)
-        if len(shape) != 2 or dtype != np.float32 or fortran:
-            raise ValueError(f"holds a {dtype} array of shape {shape}, expected float32 (N, D)")
-        features = np.empty(shape, dtype=np.float32)
-        if handle.readinto(_raw(features)) != features.nbytes:
-            raise ValueError("is shorter than its header says")
-    return features
-
-
-def _header(handle, version):
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(handle)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(handle)
-    raise ValueError(f"has .npy format version {version}, expected 1.0 or 2.0")
+    """A 2-D float32 ``.npy`` file (no pickles); ValueError if it holds anything else."""
+    features = np.load(path, allow_pickle=False)
+    if features.ndim != 2 or features.dtype != np.float32:
+        raise ValueError(f"holds a {features.dtype} array of shape {features.shape}, expected float32 (N, D)")
+    return np.ascontiguousarray(features)
