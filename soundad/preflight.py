@@ -115,16 +115,16 @@ def _models(backbones, weights, layers, settings: dict, *, option: str) -> None:
                     load_backbone(name, weights="random", layer=layer, device="cpu", cpu_fusion=False, fuse_bn=False)
 
 
-def _settings(args, *, backbone_fields=None) -> dict:
+def _settings(args) -> dict:
     """The command's settings objects, built as the command builds them (messages name the options).
 
     ``mel``, ``window``, ``image`` and ``backbone`` (the fields the command has
-    options for, ``backbone_fields`` when it has not all; the others at their defaults).
+    options for; the others at their defaults).
     """
     from soundad.cli.settings import backbone_config, feature_configs
 
     settings = feature_configs(args)
-    settings["backbone"] = backbone_config(args, fields=backbone_fields)
+    settings["backbone"] = backbone_config(args)
     check_device(settings["backbone"].device)
     return settings
 
@@ -160,10 +160,8 @@ def _extract(args) -> None:
 
 
 def _reproduce(args) -> None:
-    from soundad.cli.reproduce_command import REPRODUCE_BACKBONE_FIELDS
-
     check_seed(args.seed)
-    settings = _settings(args, backbone_fields=REPRODUCE_BACKBONE_FIELDS)
+    settings = _settings(args)
     _outputs(args)
     _models(list(args.backbones), list(args.weights), list(args.layers), settings, option="--backbones")
     _clips(args.data, args, settings)

@@ -153,22 +153,32 @@ def add_config_options(
         action = parser.add_argument(option, **kwargs)
         action.config_field = (cls, name)
         actions.append(action)
+    # which fields have options, for config_from_args: another option with the same dest
+    # (``reproduce --weights``, a list) is then never read as a field
+    parser.set_defaults(**{_fields_dest(cls, prefix): tuple(a.config_field[1] for a in actions)})
     return actions
 
 
+def _fields_dest(cls: type, prefix: str) -> str:
+    """The namespace attribute recording the fields of ``cls`` (with ``prefix``) that have options."""
+    return f"_config_fields_{cls.__name__}_{prefix}"
+
+
 def config_from_args(cls: type, args: argparse.Namespace, *, prefix: str = "",
-                     names: Mapping[str, str] | None = None, fields: Sequence[str] | None = None, **fixed: Any):
+                     names: Mapping[str, str] | None = None, **fixed: Any):
     """Build ``cls`` from the options :func:`add_config_options` added; ``fixed`` sets other fields.
 
-    Fields without an option in ``args`` keep their defaults. ``fields`` is
-    the same tuple :func:`add_config_options` received, when it received one:
-    then only those fields are read, so another option of the command with
-    the same dest (``reproduce --weights``, a list) is not taken for a field.
-    The object's own ``validate()`` runs when it has one, with the message
-    naming the option (``--n-mels`` rather than ``MelConfig.n_mels``).
+    Only the fields that were given options are read (``add_config_options``
+    records them in the parsed namespace; in a namespace built otherwise, every
+    field found), so another option of the command with the same dest
+    (``reproduce --weights``, a list) is not taken for a field; the others keep
+    their defaults. The object's own ``validate()`` runs
+    when it has one, with the message naming the option (``--n-mels`` rather
+    than ``MelConfig.n_mels``).
     """
     values = dict(fixed)
-    read = [f.name for f in dataclasses.fields(cls)] if fields is None else list(fields)
+    recorded = getattr(args, _fields_dest(cls, prefix), None)  # None: a namespace built by hand
+    read = [f.name for f in dataclasses.fields(cls)] if recorded is None else list(recorded)
     for name in read:
         dest = _dest(option_name(name, prefix=prefix, names=names))
         if name not in values and hasattr(args, dest):

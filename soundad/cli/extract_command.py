@@ -8,17 +8,11 @@ objects, built from the options by :mod:`soundad.cli.settings`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from soundad.backbones.config import BackboneConfig
 from soundad.cli.arguments import HelpFormatter, add_quiet, parse_channel
 from soundad.cli.settings import add_backbone_options, add_feature_options, backbone_config, feature_configs
 
-__all__ = ["EXTRACT_BACKBONE_FIELDS", "add_extract", "add_extraction_options", "cmd_extract"]
-
-#: Every BackboneConfig field is an option of ``extract`` (name: --backbone).
-EXTRACT_BACKBONE_FIELDS = tuple(field.name for field in dataclasses.fields(BackboneConfig))
-
+__all__ = ["add_extract", "add_extraction_options", "cmd_extract"]
 
 def add_extraction_options(p) -> None:
     """Options of reading clips and caching features, shared by ``extract`` and ``reproduce``."""
@@ -75,7 +69,7 @@ def add_extract(sub) -> None:
         ),
     )
     p.add_argument("--data", required=True, metavar="DIR", help="directory in MIMII's layout")
-    add_backbone_options(p.add_argument_group("backbone (BackboneConfig)"), fields=EXTRACT_BACKBONE_FIELDS)
+    add_backbone_options(p.add_argument_group("backbone (BackboneConfig)"))
     add_extraction_options(p)
     add_feature_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the features into")

@@ -43,7 +43,7 @@ def run_grid_from_args(args: argparse.Namespace, executor):
     baseline_params = {}
     if args.ae_epochs is not None:
         baseline_params = {name: {"max_epochs": args.ae_epochs} for name in ("conv_ae", "dense_ae")}
-    backbone = backbone_config(args, fields=REPRODUCE_BACKBONE_FIELDS)
+    backbone = backbone_config(args)
     return run_grid(
         args.data,
         backbones=args.backbones,

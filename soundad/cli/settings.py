@@ -64,17 +64,14 @@ def feature_configs(args: argparse.Namespace) -> dict:
     return {key: config_from_args(cls, args, prefix=prefix) for key, (cls, prefix, _) in FEATURE_CONFIGS.items()}
 
 
-def add_backbone_options(parser: argparse.ArgumentParser, *, fields, choices=None, helps=None) -> None:
-    """The ``fields`` of BackboneConfig as options (``name`` as ``--backbone``)."""
+def add_backbone_options(parser: argparse.ArgumentParser, *, fields=None, choices=None, helps=None) -> None:
+    """The ``fields`` of BackboneConfig as options (None: all; ``name`` as ``--backbone``)."""
     add_config_options(parser, BackboneConfig, fields=fields, names=BACKBONE_NAMES,
                        choices={"device": DEVICES, **dict(choices or {})},
                        types={"batch_size": positive_int}, helps={**_BACKBONE_HELP, **dict(helps or {})},
                        metavars={"batch_size": "N", "name": "NAME", "layer": "NAME"})
 
 
-def backbone_config(args: argparse.Namespace, *, fields=None, **fixed) -> BackboneConfig:
-    """The BackboneConfig of the parsed options; ``fixed`` sets fields the command has no option for.
-
-    ``fields``: the fields given to :func:`add_backbone_options` (None: all).
-    """
-    return config_from_args(BackboneConfig, args, names=BACKBONE_NAMES, fields=fields, **fixed)
+def backbone_config(args: argparse.Namespace, **fixed) -> BackboneConfig:
+    """The BackboneConfig of the parsed options; ``fixed`` sets fields the command has no option for."""
+    return config_from_args(BackboneConfig, args, names=BACKBONE_NAMES, **fixed)
