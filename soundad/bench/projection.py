@@ -18,8 +18,8 @@ from soundad.data.layout import SNRS
 from soundad.errors import ParameterError
 
 __all__ = [
-    "MIMII_CLIPS", "MIMII_DURATION", "MIMII_SNRS", "PAPER_BACKBONES", "RECORDS", "PaperProjection", "load_record",
-    "project_full_reproduction", "project_paper_backbones", "windows_per_clip",
+    "MIMII_CLIPS", "MIMII_DURATION", "MIMII_SNRS", "PAPER_BACKBONES", "RECORDS", "PaperProjection", "forward_rates",
+    "load_record", "project_full_reproduction", "project_paper_backbones", "windows_per_clip",
 ]
 
 #: Backbones of Müller et al. (2021): ResNets against AlexNet and SqueezeNet
@@ -173,6 +173,26 @@ class PaperProjection:
     gpu_pipeline_minutes: float
 
 
+def forward_rates(names, *, label: str, device: str = "cpu", image_size: int = 224, batch_size: int,
+                  repeats: int = 1, seed: int = 0, log=None, **cuda_options) -> dict:
+    """``{(name, label): windows/s}``: each backbone's forward pass (random weights) timed on ``device``.
+
+    The rates :func:`project_full_reproduction` takes; ``cuda_options`` are
+    :func:`~soundad.bench.timing.measure_forward`'s (autocast, compile_mode).
+    """
+    from soundad.backbones import load_backbone
+    from soundad.bench.timing import measure_forward
+
+    rates = {}
+    for name in names:
+        if log is not None:
+            log(f"{name}: forward rate for the projection")
+        model = load_backbone(name, weights="random", device=device)
+        rates[(name, label)] = measure_forward(model, image_size=image_size, device=device, batch_size=batch_size,
+                                               repeats=repeats, seed=seed, **cuda_options)
+    return rates
+
+
 def project_paper_backbones(*, batch_size: int, seed: int = 0, record: str = "h200", n_weights: int = 2,
                             image_size: int = 224) -> PaperProjection:
     """Time the forward pass of :data:`PAPER_BACKBONES` on this CPU now, and project the grid (chapter 06).
@@ -181,13 +201,8 @@ def project_paper_backbones(*, batch_size: int, seed: int = 0, record: str = "h2
     the GPU rows come from the recorded bench report ``record`` (:func:`load_record`).
     ``n_weights``: weights settings in the grid (ImageNet and random: 2).
     """
-    from soundad.backbones import load_backbone
-    from soundad.bench.timing import measure_forward
-
-    rates = {(name, "cpu: this machine"): measure_forward(load_backbone(name, weights="random"),
-                                                          image_size=image_size, batch_size=batch_size,
-                                                          repeats=1, seed=seed)
-             for name in PAPER_BACKBONES}
+    rates = forward_rates(PAPER_BACKBONES, label="cpu: this machine", image_size=image_size, batch_size=batch_size,
+                          seed=seed)
     gpu = load_record(record)
     gpu_name = f"cuda: {gpu['meta']['device_name']} (recorded)"
     rates.update({(row["backbone"], gpu_name): row["windows_per_second"] for row in gpu["projection"]})

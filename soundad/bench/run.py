@@ -24,7 +24,7 @@ from soundad._io import atomic_write_text
 from soundad.backbones.config import DEFAULT_BACKBONE
 from soundad.bench.memory import measure_rss
 from soundad.bench.pipeline import extract_random, naive_loop, prepare_clips
-from soundad.bench.projection import MIMII_DURATION, project_full_reproduction
+from soundad.bench.projection import MIMII_DURATION, forward_rates, project_full_reproduction
 from soundad.bench.report import check_targets, report_json
 from soundad.bench.timing import count_flops, measure_forward, measure_gemm, torch_device
 from soundad.params import check_int, check_number
@@ -200,15 +200,9 @@ def time_backbone(name: str, *, clips, all_clips, root: Path, plan: BenchPlan, w
 
 
 def _projection(project: Sequence[str], plan: BenchPlan) -> list[dict]:
-    from soundad.backbones import load_backbone
-
-    rates = {}
-    for name in project:
-        plan.log(f"{name}: forward rate for the projection")
-        model = load_backbone(name, weights="random", device=plan.device, channels_last=True, fuse_bn=True)
-        rates[(name, plan.device)] = measure_forward(model, image_size=plan.image.size, device=plan.device,
-                                                     batch_size=plan.batch_size, repeats=plan.repeats,
-                                                     seed=plan.seed, **plan.cuda_options)
+    rates = forward_rates(project, label=plan.device, device=plan.device, image_size=plan.image.size,
+                          batch_size=plan.batch_size, repeats=plan.repeats, seed=plan.seed, log=plan.log,
+                          **plan.cuda_options)
     return project_full_reproduction(rates).to_dict("records")
 
 
