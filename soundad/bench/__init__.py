@@ -53,21 +53,22 @@ from soundad.bench.projection import (
     PAPER_BACKBONES,
     RECORDS,
     PaperProjection,
+    forward_rates,
     load_record,
     project_full_reproduction,
     project_paper_backbones,
     windows_per_clip,
 )
 from soundad.bench.report import JSON_KEYS, TARGETS, check_targets, format_report, report_json, time_per_clip
-from soundad.bench.run import BENCH_BACKBONES, BenchPlan, bench_plan, run_bench, time_backbone
+from soundad.bench.run import BENCH_BACKBONES, BenchPlan, bench_log, bench_plan, run_bench, time_backbone
 from soundad.bench.steps import ForwardStep, format_steps, forward_steps, steps_for
 from soundad.bench.timing import count_flops, measure_forward, measure_gemm
 
 __all__ = [
     "BENCH_BACKBONES", "JSON_KEYS", "MAX_DISTINCT_CLIPS", "MIMII_CLIPS", "MIMII_DURATION", "MIMII_SNRS",
-    "PAPER_BACKBONES", "RECORDS", "TARGETS", "BenchPlan", "ForwardStep", "PaperProjection", "bench_plan",
-    "check_targets", "count_flops", "extract_random", "format_report", "format_steps", "forward_steps",
-    "load_record", "measure_forward", "measure_gemm", "measure_rss", "naive_loop", "prepare_clips",
-    "project_full_reproduction", "project_paper_backbones", "report_json", "rss_child", "run_bench",
-    "steps_for", "time_backbone", "time_per_clip", "windows_per_clip",
+    "PAPER_BACKBONES", "RECORDS", "TARGETS", "BenchPlan", "ForwardStep", "PaperProjection", "bench_log",
+    "bench_plan", "check_targets", "count_flops", "extract_random", "format_report", "format_steps",
+    "forward_rates", "forward_steps", "load_record", "measure_forward", "measure_gemm", "measure_rss",
+    "naive_loop", "prepare_clips", "project_full_reproduction", "project_paper_backbones", "report_json",
+    "rss_child", "run_bench", "steps_for", "time_backbone", "time_per_clip", "windows_per_clip"
 ]

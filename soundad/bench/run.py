@@ -29,7 +29,7 @@ from soundad.bench.report import check_targets, report_json
 from soundad.bench.timing import count_flops, measure_forward, measure_gemm, torch_device
 from soundad.params import check_int, check_number
 
-__all__ = ["BENCH_BACKBONES", "BenchPlan", "bench_plan", "run_bench", "time_backbone"]
+__all__ = ["BENCH_BACKBONES", "BenchPlan", "bench_log", "bench_plan", "run_bench", "time_backbone"]
 
 #: What the bench times unless told otherwise: a ResNet beside the default backbone.
 BENCH_BACKBONES = ("resnet18", DEFAULT_BACKBONE)
@@ -64,6 +64,13 @@ class BenchPlan:
         return dict(autocast=self.autocast, compile_mode=self.compile_mode)
 
 
+def bench_log(progress: bool) -> Callable[[str], None]:
+    """The bench's progress lines: ``[bench] ...`` on stderr, or nothing."""
+    if not progress:
+        return lambda msg: None
+    return lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
 def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_DURATION, batch_size=None,
                repeats=3, seed=0, mel=None, window=None, image=None, image_size=None,
                autocast=False, compile_mode=None, progress=True) -> BenchPlan:
@@ -79,7 +86,7 @@ def bench_plan(*, device="cpu", n_clips=None, naive_clips=None, duration=MIMII_D
     image = image if image is not None else ImageConfig()
     if image_size:
         image = dataclasses.replace(image, size=check_int("image_size", image_size, low=1))
-    log = (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    log = bench_log(progress)
     autocast, compile_mode = cuda_options(dev, autocast=autocast, compile_mode=compile_mode)
     return BenchPlan(
         device=dev.type, n_clips=n_clips,

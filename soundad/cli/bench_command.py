@@ -23,19 +23,20 @@ def one_backbone(text: str) -> tuple[str]:
 
 def cmd_steps(args: argparse.Namespace) -> int:
     """``bench --steps``: the forward pass option by option (soundad.bench.forward_steps) instead of the bench."""
-    import sys
-
     from soundad._io import atomic_write_text
-    from soundad.bench import BENCH_BACKBONES, forward_steps, format_steps, measure_gemm, report_json
+    from soundad.bench import BENCH_BACKBONES, bench_log, forward_steps, format_steps, measure_gemm, report_json
 
     backbone = backbone_config(args)
     image = feature_configs(args)["image"]
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True))
+    log = bench_log(not args.quiet)
+    # the steps time autocast on a GPU anyway; a --compile-mode replaces the compile step's default mode
+    compile_modes = (backbone.compile_mode,) if backbone.compile_mode else ("reduce-overhead",)
     gemm = measure_gemm(device=backbone.device, repeats=args.repeats, seed=args.seed)  # one yardstick for all
     rows = []
     for name in args.backbones if args.backbones is not None else BENCH_BACKBONES:
-        rows += forward_steps(name, device=backbone.device, batch_size=backbone.batch_size,
-                              image_size=image.size, repeats=args.repeats, seed=args.seed, gemm_gflops=gemm, log=log)
+        rows += forward_steps(name, device=backbone.device, batch_size=backbone.batch_size, image_size=image.size,
+                              repeats=args.repeats, seed=args.seed, compile_modes=compile_modes, gemm_gflops=gemm,
+                              log=log)
     print(format_steps(rows))
     if args.json is not None:
         atomic_write_text(args.json, report_json({"steps": rows}))
