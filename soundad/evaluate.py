@@ -302,7 +302,7 @@ def _checked_scores(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def _group_metrics(group: pd.DataFrame, *, name: str, max_fpr: float, n_boot: int, level: float,
                    seed: int) -> dict:
     """AUC, pAUC, their bootstrap bounds and the test counts of one group's rows (``y_true``, ``score``)."""
-    from soundad.uncertainty import stratified_weights, weighted_auc_pauc
+    from soundad.weighted_roc import stratified_weights, weighted_auc_pauc
 
     auc, pauc = auc_pauc(group["y_true"], group["score"], max_fpr=max_fpr, group=name)
     bounds = [np.nan] * 4

@@ -58,7 +58,7 @@ def is_reachable(url: str, *, timeout: float = 3.0) -> bool:
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 result.append(True)
-        except Exception:  # noqa: BLE001  (a bad host name raises UnicodeError, not OSError)
+        except (OSError, ValueError):  # a bad host name raises UnicodeError, a ValueError
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)

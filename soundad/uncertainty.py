@@ -63,12 +63,17 @@ REPEAT_COLUMN = "repeat"
 _METRICS = ("auc", "pauc")
 
 
-def _check_common(n_boot: int, level: float, metric: str | None = None, max_fpr: float = 0.1) -> None:
-    check_int("n_boot", n_boot, low=0)
-    check_number("level", level, low=0, high=1, closed="neither")
+def _check_common(*, n_boot: int | None = None, level: float | None = None, metric: str | None = None,
+                  max_fpr: float | None = None) -> None:
+    """Check the arguments given (None: not an argument of the caller)."""
+    if n_boot is not None:
+        check_int("n_boot", n_boot, low=0)
+    if level is not None:
+        check_number("level", level, low=0, high=1, closed="neither")
     if metric is not None:
         check_value("metric", metric, Options(*_METRICS))
-    check_number("max_fpr", max_fpr, low=0, high=1, closed="right")
+    if max_fpr is not None:
+        check_number("max_fpr", max_fpr, low=0, high=1, closed="right")
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -114,7 +119,7 @@ def bootstrap_ci(y_true, scores, *, metric: str = "auc", max_fpr: float = 0.1, n
     """
     from soundad.evaluate import auc_pauc, binary_labels
 
-    _check_common(n_boot, level, metric, max_fpr)
+    _check_common(n_boot=n_boot, level=level, metric=metric, max_fpr=max_fpr)
     auc_pauc(y_true, scores, max_fpr=max_fpr)  # validates labels, lengths, both classes
     if n_boot == 0:
         return float("nan"), float("nan")
@@ -143,7 +148,7 @@ def delong_ci(y_true, scores, *, level: float = 0.95) -> tuple[float, float, flo
 
     from soundad.evaluate import auc_pauc, binary_labels
 
-    _check_common(0, level)
+    _check_common(level=level)
     auc, _ = auc_pauc(y_true, scores)
     y = binary_labels(y_true).astype(bool)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -211,7 +216,7 @@ def unit_bootstraps(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
     Both come from the same clip resamples, and each equals what
     :func:`unit_bootstrap` returns for that metric with the same arguments.
     """
-    _check_common(n_boot, 0.5, None, max_fpr)
+    _check_common(n_boot=n_boot, max_fpr=max_fpr)
     table, methods = _prepare(scores)
     rows, boots = [], []
     for g_index, (group_key, group) in enumerate(table.groupby(list(GROUP_COLUMNS), sort=True)):
@@ -259,7 +264,7 @@ def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float 
         Resample ``b`` uses the same clip weights for every method and
         repeat of a group (see the module docstring).
     """
-    _check_common(n_boot, 0.5, metric, max_fpr)
+    _check_common(n_boot=n_boot, metric=metric, max_fpr=max_fpr)
     return unit_bootstraps(scores, max_fpr=max_fpr, n_boot=n_boot, seed=seed)[metric]
 
 
@@ -271,7 +276,7 @@ def aggregate_metric_ci(units: pd.DataFrame, boot: np.ndarray, *, by: Sequence[s
     (no resamples: NaN bounds); the table is :func:`mean_metric_ci`'s.
     """
     _check_by(by)
-    _check_common(0, level, metric)
+    _check_common(level=level, metric=metric)
     methods = [c for c in units.columns if c not in (*GROUP_COLUMNS, REPEAT_COLUMN, "value")]
     rows = []
     for key, part in units.groupby([*methods, *by], sort=False):
@@ -309,7 +314,7 @@ def mean_metric_ci(scores: pd.DataFrame, *, by: Sequence[str] = (), metric: str 
     one bootstrap down several ways, call those two.
     """
     _check_by(by)
-    _check_common(n_boot, level, metric, max_fpr)
+    _check_common(n_boot=n_boot, level=level, metric=metric, max_fpr=max_fpr)
     units, boot = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
     return aggregate_metric_ci(units, boot, by=by, metric=metric, level=level)
 
@@ -461,7 +466,7 @@ def compare(scores: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], *,
     DataError
         If no group and repeat holds both sides (the message names a and b).
     """
-    _check_common(n_boot, level, metric, max_fpr)
+    _check_common(n_boot=n_boot, level=level, metric=metric, max_fpr=max_fpr)
     if drawn is None:
         drawn = unit_bootstrap(scores, metric=metric, max_fpr=max_fpr, n_boot=n_boot, seed=seed)
     units, boot = drawn
