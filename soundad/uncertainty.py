@@ -209,14 +209,19 @@ def _check_by(by: Sequence[str]) -> None:
         raise ParameterError(f"by={list(by)!r}; expected some of {', '.join(GROUP_COLUMNS)}")
 
 
-def unit_bootstraps(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int = 1000,
-                    seed: int = 0) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-    """:func:`unit_bootstrap` of both metrics in one pass: ``{"auc": (units, boot), "pauc": (units, boot)}``.
+def unit_bootstraps(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int = 1000, seed: int = 0,
+                    metrics: Sequence[str] = _METRICS) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """:func:`unit_bootstrap` of several metrics in one pass: ``{"auc": (units, boot), "pauc": (units, boot)}``.
 
-    Both come from the same clip resamples, and each equals what
+    All come from the same clip resamples, and each equals what
     :func:`unit_bootstrap` returns for that metric with the same arguments.
+    ``metrics``: the ones kept (the resampled values of the others are not held
+    in memory).
     """
     _check_common(n_boot=n_boot, max_fpr=max_fpr)
+    for metric in metrics:
+        _check_common(metric=metric)
+    keep = [_METRICS.index(m) for m in metrics]
     table, methods = _prepare(scores)
     rows, boots = [], []
     for g_index, (group_key, group) in enumerate(table.groupby(list(GROUP_COLUMNS), sort=True)):
@@ -235,12 +240,12 @@ def unit_bootstraps(scores: pd.DataFrame, *, max_fpr: float = 0.1, n_boot: int =
             rows.append({**dict(zip([*methods, REPEAT_COLUMN], unit_key)), **dict(zip(GROUP_COLUMNS, group_key)),
                          "auc": float(point[0][0]), "pauc": float(point[1][0])})
             both = weighted_auc_pauc(y, s, weights[:, idx], max_fpr=max_fpr) if n_boot else (np.empty(0),) * 2
-            boots.append(both)
+            boots.append([both[i] for i in keep])
     if not rows:
         raise DataError("no (method, group, repeat) of the scores table has both normal and abnormal test clips")
     units = pd.DataFrame(rows)
     return {metric: (units.drop(columns=[m for m in _METRICS if m != metric]).rename(columns={metric: "value"}),
-                     np.vstack([b[i] for b in boots])) for i, metric in enumerate(_METRICS)}
+                     np.vstack([b[k] for b in boots])) for k, metric in enumerate(metrics)}
 
 
 def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float = 0.1, n_boot: int = 1000,
@@ -265,7 +270,7 @@ def unit_bootstrap(scores: pd.DataFrame, *, metric: str = "auc", max_fpr: float 
         repeat of a group (see the module docstring).
     """
     _check_common(n_boot=n_boot, metric=metric, max_fpr=max_fpr)
-    return unit_bootstraps(scores, max_fpr=max_fpr, n_boot=n_boot, seed=seed)[metric]
+    return unit_bootstraps(scores, max_fpr=max_fpr, n_boot=n_boot, seed=seed, metrics=(metric,))[metric]
 
 
 def aggregate_metric_ci(units: pd.DataFrame, boot: np.ndarray, *, by: Sequence[str] = (), metric: str = "auc",
