@@ -299,3 +299,14 @@ def test_models_replace_the_product_form_arguments(synth, tmp_path):
     with pytest.raises(ParameterError, match="more than once"):
         twice = models_settings()
         run_grid(synth, out=tmp_path, **{**twice, "models": twice["models"] * 2})
+
+
+def test_the_overall_table_is_handed_over_with_the_results(first_run):
+    """results.attrs["overall"]: what the CLI prints, drawn once with summary.md's resamples."""
+    from soundad.report import interval_table
+
+    out, results = first_run
+    scores = pd.read_csv(out / "scores.csv", dtype={"clip_id": str})
+    again = interval_table(results, scores, seed=0)  # the same seed and n_boot as the run
+    pd.testing.assert_frame_equal(pd.DataFrame(results.attrs["overall"]), again, check_dtype=False)
+    assert set(again["method"]) == set(results["method"])

@@ -75,12 +75,11 @@ def print_reproduction(args: argparse.Namespace, results) -> int:
 
     from soundad.data.groups import GROUP_COLUMNS
     from soundad.evaluate import format_ci, render_markdown
-    from soundad.report import interval_table
 
     ok = results[results["auc"].notna()]
     order = list(dict.fromkeys(results["method"]))  # the grid's order: features first, then baselines
     scores = pd.read_csv(Path(args.out) / "scores.csv", dtype={"clip_id": str})
-    means = interval_table(results, scores, seed=args.seed).set_index("method").reindex(order)
+    means = pd.DataFrame(results.attrs["overall"]).set_index("method").reindex(order)  # summary.md's table
     table = pd.DataFrame({
         "method": means.index,
         "AUC [95% CI]": [format_ci(r.auc, r.auc_lo, r.auc_hi, digits=3) for r in means.itertuples()],

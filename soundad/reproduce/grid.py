@@ -194,9 +194,12 @@ def write_outputs(run: GridRun, clips: pd.DataFrame, out: Path, *, data_name: st
     """Assemble the cells into results.csv and scores.csv; write summary.md, figures and DCASE tables.
 
     Returns results.csv's table with ``attrs`` ``split_rule``, ``computed_cells``,
-    ``reused_cells`` and, for DCASE layouts, ``dcase_summary``.
+    ``reused_cells``, ``overall`` (:func:`soundad.report.interval_table`'s rows: each
+    method's mean AUC/pAUC with intervals, from the same resamples as summary.md) and,
+    for DCASE layouts, ``dcase_summary``.
     """
     from soundad.dcase_scores import write_dcase_tables  # DCASE layouts: their official scores
+    from soundad.report import interval_table
     from soundad.uncertainty import unit_bootstraps
 
     plan, methods = run.plan, run.plan.methods
@@ -215,7 +218,9 @@ def write_outputs(run: GridRun, clips: pd.DataFrame, out: Path, *, data_name: st
     if figures:
         draw_figures(results, scores, out / "figures", data_name=data_name, n_boot=n_boot, seed=plan.seed,
                      bootstraps=boots)
-    results.attrs.update(split_rule=run.grid.rule, computed_cells=run.computed, reused_cells=run.reused)
+    overall = interval_table(results, scores, n_boot=n_boot, seed=plan.seed, bootstraps=boots)
+    results.attrs.update(split_rule=run.grid.rule, computed_cells=run.computed, reused_cells=run.reused,
+                         overall=overall.to_dict("records"))
     if dcase_summary is not None:
         results.attrs["dcase_summary"] = str(out / "dcase_summary.csv")
     return results
@@ -285,7 +290,8 @@ def run_grid(
     Returns
     -------
     results : pd.DataFrame
-        results.csv, with ``attrs`` ``split_rule``, ``computed_cells``, ``reused_cells``.
+        results.csv, with ``attrs`` ``split_rule``, ``computed_cells``, ``reused_cells``,
+        ``overall`` (each method's mean AUC/pAUC with intervals, as records).
 
     Raises ``DataError`` for empty or malformed data or no group that can be
     evaluated, ``ParameterError`` for an unknown name or a bad setting.
