@@ -290,8 +290,7 @@ def run_grid(
     Returns
     -------
     results : pd.DataFrame
-        results.csv, with ``attrs`` ``split_rule``, ``computed_cells``, ``reused_cells``,
-        ``overall`` (each method's mean AUC/pAUC with intervals, as records).
+        results.csv, with ``attrs`` as :func:`write_outputs` sets them.
 
     Raises ``DataError`` for empty or malformed data or no group that can be
     evaluated, ``ParameterError`` for an unknown name or a bad setting.
